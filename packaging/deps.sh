@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs every package scankiosk needs to build, test and benchmark, from
+# Debian 12's archive. Idempotent: when all are present it does nothing (no
+# network, no root needed). Usable as root in CI; otherwise it uses sudo.
+set -eu
+
+PACKAGES="
+build-essential
+clang
+libclang-rt-14-dev
+meson
+ninja-build
+pkg-config
+clang-format
+libsane-dev
+libsane1
+sane-utils
+libjpeg62-turbo-dev
+libturbojpeg0-dev
+libjpeg-turbo-progs
+libpng-dev
+libssl-dev
+libcjson-dev
+libcmocka-dev
+python3
+time
+"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "deps.sh: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+else
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
