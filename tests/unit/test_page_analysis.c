@@ -1,0 +1,338 @@
+/*
+ * test_page_analysis.c - the page facts and JPEG steps on real document pages:
+ * colour pages stay colour, grey ones become grey, the blank back side is
+ * flagged, the grey conversion keeps luminance exactly, thumbnails are scaled.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "jpeg.h"
+#include "page_analysis.h"
+#include "secmem.h"
+
+struct image {
+	uint8_t *px;
+	uint32_t w, h, channels;
+};
+
+static const char *pages_dir(void)
+{
+	const char *d = getenv("SCANKIOSK_PAGES_DIR");
+	return d && *d ? d : "../shared/pages";
+}
+
+static void load_png(const char *name, uint32_t channels, struct image *img)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", pages_dir(), name);
+	png_image pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.version = PNG_IMAGE_VERSION;
+	assert_true(png_image_begin_read_from_file(&pi, path));
+	pi.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+	img->w = pi.width;
+	img->h = pi.height;
+	img->channels = channels;
+	img->px = malloc(PNG_IMAGE_SIZE(pi));
+	assert_non_null(img->px);
+	assert_true(png_image_finish_read(&pi, NULL, img->px, 0, NULL));
+}
+
+static void analyse(const struct image *img, struct page_verdict *v)
+{
+	struct page_analysis a;
+	page_analysis_init(&a, img->w, img->channels);
+	size_t stride = (size_t)img->w * img->channels;
+	/* In uneven chunks, as a scanner delivers them. */
+	for (uint32_t y = 0; y < img->h;) {
+		uint32_t n = 1 + (y % 37);
+		if (n > img->h - y)
+			n = img->h - y;
+		page_analysis_add(&a, img->px + (size_t)y * stride, n, stride);
+		y += n;
+	}
+	page_analysis_verdict(&a, v);
+	page_analysis_finish(&a);
+}
+
+struct manifest_row {
+	char file[64];
+	bool color;
+	bool blank;
+};
+
+static size_t read_manifest(struct manifest_row *rows, size_t max)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", pages_dir());
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char line[2048];
+	size_t n = 0;
+	assert_non_null(fgets(line, sizeof(line), f)); /* header */
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char file[64], kind[64], colour[16], blank[8];
+		if (sscanf(line, "%63s %63s %15s %7s", file, kind, colour, blank) != 4)
+			continue;
+		snprintf(rows[n].file, sizeof(rows[n].file), "%s", file);
+		rows[n].color = !strcmp(colour, "color");
+		rows[n].blank = !strcmp(blank, "yes");
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Every reference page scanned in colour: the colour ones stay colour, the grey
+ * ones are found grey; only the blank back side is blank. */
+static void test_reference_pages_colour_and_blank(void **state)
+{
+	(void)state;
+	struct manifest_row rows[16];
+	size_t n = read_manifest(rows, 16);
+	assert_int_equal(n, 8);
+	size_t colour_pages = 0, blank_pages = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct image img;
+		load_png(rows[i].file, 3, &img);
+		struct page_verdict v;
+		analyse(&img, &v);
+		printf("# %-24s color %.5f blank %.5f -> %s%s\n", rows[i].file, v.color_score,
+		       v.blank_score, v.is_color ? "color" : "gray", v.blank ? ", blank" : "");
+		assert_int_equal(v.is_color, rows[i].color);
+		assert_int_equal(v.blank, rows[i].blank);
+		colour_pages += v.is_color;
+		blank_pages += v.blank;
+		free(img.px);
+	}
+	assert_int_equal(colour_pages, 2);
+	assert_int_equal(blank_pages, 1);
+}
+
+/* The same pages read as grey are never colour, and blankness does not change. */
+static void test_gray_input_is_never_colour(void **state)
+{
+	(void)state;
+	const char *names[] = {"s04_sicknote.png", "s07_blank_back.png"};
+	for (size_t i = 0; i < 2; i++) {
+		struct image img;
+		load_png(names[i], 1, &img);
+		struct page_verdict v;
+		analyse(&img, &v);
+		assert_false(v.is_color);
+		assert_float_equal(v.color_score, 0.0, 0.0);
+		assert_int_equal(v.blank, i == 1);
+		free(img.px);
+	}
+}
+
+/* A white page with one small stamp, coloured or not, in the inner area. */
+static void make_stamp_page(struct image *img, uint8_t r, uint8_t g, uint8_t b, uint32_t size)
+{
+	img->w = 1240;
+	img->h = 1754;
+	img->channels = 3;
+	img->px = malloc((size_t)img->w * img->h * 3);
+	assert_non_null(img->px);
+	memset(img->px, 255, (size_t)img->w * img->h * 3);
+	for (uint32_t y = 800; y < 800 + size; y++)
+		for (uint32_t x = 600; x < 600 + size; x++) {
+			uint8_t *p = img->px + ((size_t)y * img->w + x) * 3;
+			p[0] = r;
+			p[1] = g;
+			p[2] = b;
+		}
+}
+
+static void test_small_stamp_decides(void **state)
+{
+	(void)state;
+	struct image img;
+	struct page_verdict v;
+	/* A blue stamp of 1.5 x 1.5 mm at 150 dpi is enough to keep colour. */
+	make_stamp_page(&img, 30, 60, 200, 40);
+	analyse(&img, &v);
+	assert_true(v.is_color);
+	assert_false(v.blank);
+	free(img.px);
+	/* The same in dark grey is ink but no colour. */
+	make_stamp_page(&img, 60, 60, 60, 40);
+	analyse(&img, &v);
+	assert_false(v.is_color);
+	assert_false(v.blank);
+	free(img.px);
+	/* A faint yellowish tint (recycled paper) is neither colour nor ink. */
+	make_stamp_page(&img, 250, 240, 215, 400);
+	analyse(&img, &v);
+	assert_false(v.is_color);
+	assert_true(v.blank);
+	free(img.px);
+}
+
+/* Dark borders (the lid, the glass's frame) are outside the inner area. */
+static void test_dark_margin_is_ignored(void **state)
+{
+	(void)state;
+	struct image img;
+	make_stamp_page(&img, 255, 255, 255, 1);
+	for (uint32_t y = 0; y < img.h; y++)
+		memset(img.px + ((size_t)y * img.w + img.w - 60) * 3, 20, 60 * 3);
+	memset(img.px, 20, (size_t)img.w * 3 * 80);
+	struct page_verdict v;
+	analyse(&img, &v);
+	assert_true(v.blank);
+	free(img.px);
+}
+
+static uint8_t *encode(const struct image *img, int quality, size_t *size)
+{
+	struct jpeg_stream *js = jpeg_stream_create(img->w, img->h, img->channels, 300, quality);
+	assert_non_null(js);
+	size_t stride = (size_t)img->w * img->channels;
+	for (uint32_t y = 0; y < img->h; y += 100) {
+		uint32_t n = img->h - y < 100 ? img->h - y : 100;
+		assert_int_equal(jpeg_stream_write(js, img->px + (size_t)y * stride, n, stride), 0);
+	}
+	assert_int_equal(jpeg_stream_lines(js), img->h);
+	uint8_t *out = NULL;
+	assert_int_equal(jpeg_stream_finish(js, &out, size), 0);
+	jpeg_stream_destroy(js);
+	return out;
+}
+
+static uint8_t *decode_gray(const uint8_t *jpg, size_t size, uint32_t w, uint32_t h)
+{
+	tjhandle tj = tjInitDecompress();
+	assert_non_null(tj);
+	uint8_t *px = malloc((size_t)w * h);
+	assert_non_null(px);
+	assert_int_equal(
+	        tjDecompress2(tj, jpg, (unsigned long)size, px, (int)w, 0, (int)h, TJPF_GRAY, 0),
+	        0);
+	tjDestroy(tj);
+	return px;
+}
+
+/* The grey conversion keeps the colour JPEG's luminance bit for bit, is smaller,
+ * and carries the resolution. */
+static void test_gray_conversion_is_lossless(void **state)
+{
+	(void)state;
+	struct image img;
+	load_png("s01_payslip.png", 3, &img);
+	size_t color_size, gray_size;
+	uint8_t *color = encode(&img, 75, &color_size);
+	uint8_t *gray = NULL;
+	assert_int_equal(jpeg_to_gray(color, color_size, &gray, &gray_size), 0);
+	assert_true(gray_size < color_size);
+	uint32_t w, h;
+	int comps;
+	assert_int_equal(jpeg_probe(gray, gray_size, &w, &h, &comps), 0);
+	assert_int_equal(w, img.w);
+	assert_int_equal(h, img.h);
+	assert_int_equal(comps, 1);
+	uint8_t *a = decode_gray(color, color_size, w, h);
+	uint8_t *b = decode_gray(gray, gray_size, w, h);
+	assert_memory_equal(a, b, (size_t)w * h);
+	/* JFIF density: 300 dpi. */
+	const uint8_t *app0 = gray + 2;
+	assert_int_equal(app0[0], 0xFF);
+	assert_int_equal(app0[1], 0xE0);
+	assert_int_equal(app0[11], 1);
+	assert_int_equal((app0[12] << 8) | app0[13], 300);
+	/* A grey JPEG is refused: there is nothing to convert. */
+	uint8_t *again = NULL;
+	size_t again_size = 0;
+	assert_int_equal(jpeg_to_gray(gray, gray_size, &again, &again_size), -1);
+	assert_null(again);
+	/* So is garbage. */
+	assert_int_equal(jpeg_to_gray((const uint8_t *)"not a jpeg", 10, &again, &again_size), -1);
+	free(a);
+	free(b);
+	secmem_free(color, color_size);
+	secmem_free(gray, gray_size);
+	free(img.px);
+}
+
+static void test_thumbnail_uses_dct_scaling(void **state)
+{
+	(void)state;
+	struct image img;
+	load_png("s05_certificate.png", 3, &img);
+	size_t size;
+	uint8_t *jpg = encode(&img, 75, &size);
+	uint8_t *rgb;
+	uint32_t w, h;
+	assert_int_equal(jpeg_thumbnail(jpg, size, 256, &rgb, &w, &h), 0);
+	/* 1/8 of 2480 x 3508, rounded up. */
+	assert_int_equal(w, 310);
+	assert_int_equal(h, 439);
+	/* The certificate's colour survives in the thumbnail. */
+	size_t coloured = 0;
+	for (size_t i = 0; i < (size_t)w * h; i++) {
+		const uint8_t *p = rgb + i * 3;
+		int hi = p[0] > p[1] ? p[0] : p[1], lo = p[0] < p[1] ? p[0] : p[1];
+		hi = hi > p[2] ? hi : p[2];
+		lo = lo < p[2] ? lo : p[2];
+		coloured += hi - lo > 48;
+	}
+	assert_true(coloured > 100);
+	secmem_free(rgb, (size_t)w * h * 3);
+	/* Asking for more gives the next larger scale that is enough: 3/8. */
+	assert_int_equal(jpeg_thumbnail(jpg, size, 1000, &rgb, &w, &h), 0);
+	assert_int_equal(w, 930);
+	assert_int_equal(h, 1316);
+	secmem_free(rgb, (size_t)w * h * 3);
+	assert_int_equal(jpeg_thumbnail((const uint8_t *)"xx", 2, 256, &rgb, &w, &h), -1);
+	secmem_free(jpg, size);
+	free(img.px);
+}
+
+/* A page that ends early is completed with white lines. */
+static void test_short_page_is_padded_white(void **state)
+{
+	(void)state;
+	struct jpeg_stream *js = jpeg_stream_create(64, 64, 1, 300, 90);
+	assert_non_null(js);
+	uint8_t black[64 * 16];
+	memset(black, 0, sizeof(black));
+	assert_int_equal(jpeg_stream_write(js, black, 16, 64), 0);
+	uint8_t *out;
+	size_t size;
+	assert_int_equal(jpeg_stream_finish(js, &out, &size), 0);
+	jpeg_stream_destroy(js);
+	uint8_t *px = decode_gray(out, size, 64, 64);
+	assert_true(px[5 * 64 + 5] < 10);
+	assert_true(px[40 * 64 + 5] > 245);
+	free(px);
+	secmem_free(out, size);
+	/* Bad arguments are refused. */
+	assert_null(jpeg_stream_create(0, 10, 3, 300, 75));
+	assert_null(jpeg_stream_create(10, 10, 2, 300, 75));
+	assert_null(jpeg_stream_create(10, 10, 3, 300, 0));
+	assert_null(jpeg_stream_create(10, 10, 3, 300, 101));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_reference_pages_colour_and_blank),
+	        cmocka_unit_test(test_gray_input_is_never_colour),
+	        cmocka_unit_test(test_small_stamp_decides),
+	        cmocka_unit_test(test_dark_margin_is_ignored),
+	        cmocka_unit_test(test_gray_conversion_is_lossless),
+	        cmocka_unit_test(test_thumbnail_uses_dct_scaling),
+	        cmocka_unit_test(test_short_page_is_padded_white),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
