@@ -37,14 +37,68 @@ struct mem_dest {
 	size_t size; /* set by term_destination */
 };
 
+/* Output in fixed chunks handed to a sink as they fill: nothing is moved or
+ * copied, and a reader can follow the encoder. */
+struct chunk_dest {
+	struct jpeg_destination_mgr pub;
+	struct jpeg_chunk *chunk; /* being filled */
+	jpeg_sink_fn sink;
+	void *userdata;
+	size_t total; /* bytes handed over */
+};
+
 struct jpeg_stream {
 	struct jpeg_compress_struct c;
 	struct err_mgr err;
-	struct mem_dest dest;
+	struct mem_dest dest;     /* contiguous output */
+	struct chunk_dest chunks; /* or chunked output, when chunks.sink is set */
 	uint32_t width, height, channels, lines;
 	unsigned char *white; /* one white line, to complete a short page */
 	bool created, failed;
 };
+
+void jpeg_chunk_free(struct jpeg_chunk *chunk)
+{
+	secmem_free(chunk, sizeof(*chunk));
+}
+
+static void chunk_init(j_compress_ptr c)
+{
+	struct chunk_dest *d = (struct chunk_dest *)c->dest;
+	d->pub.next_output_byte = d->chunk->data;
+	d->pub.free_in_buffer = JPEG_CHUNK_BYTES;
+}
+
+static void chunk_pass(struct chunk_dest *d, size_t len)
+{
+	d->chunk->len = len;
+	d->chunk->next = NULL;
+	d->total += len;
+	struct jpeg_chunk *full = d->chunk;
+	d->chunk = NULL;
+	d->sink(d->userdata, full);
+}
+
+static boolean chunk_empty(j_compress_ptr c)
+{
+	struct chunk_dest *d = (struct chunk_dest *)c->dest;
+	/* libjpeg calls this when the whole chunk is full, whatever free_in_buffer
+	 * says. */
+	struct jpeg_chunk *next = malloc(sizeof(*next));
+	if (!next)
+		ERREXIT1(c, JERR_OUT_OF_MEMORY, 11);
+	chunk_pass(d, JPEG_CHUNK_BYTES);
+	d->chunk = next;
+	d->pub.next_output_byte = next->data;
+	d->pub.free_in_buffer = JPEG_CHUNK_BYTES;
+	return TRUE;
+}
+
+static void chunk_term(j_compress_ptr c)
+{
+	struct chunk_dest *d = (struct chunk_dest *)c->dest;
+	chunk_pass(d, JPEG_CHUNK_BYTES - d->pub.free_in_buffer);
+}
 
 static void handle_error_exit(j_common_ptr cinfo)
 {
@@ -127,9 +181,19 @@ static int stream_start(struct jpeg_stream *js, uint32_t dpi, int quality)
 		return -1;
 	jpeg_create_compress(&js->c);
 	js->created = true;
-	/* A scanned text page at quality 75 is about 1/8 of its raw size. */
-	if (dest_setup(&js->dest, &js->c, (size_t)js->width * js->height * js->channels / 8) < 0)
+	if (js->chunks.sink) {
+		js->chunks.chunk = malloc(sizeof(*js->chunks.chunk));
+		if (!js->chunks.chunk)
+			return -1;
+		js->chunks.pub.init_destination = chunk_init;
+		js->chunks.pub.empty_output_buffer = chunk_empty;
+		js->chunks.pub.term_destination = chunk_term;
+		js->c.dest = &js->chunks.pub;
+	} else if (dest_setup(&js->dest, &js->c,
+	                      /* a scanned text page at quality 75: about 1/8 of raw */
+	                      (size_t)js->width * js->height * js->channels / 8) < 0) {
 		return -1;
+	}
 	js->c.image_width = js->width;
 	js->c.image_height = js->height;
 	js->c.input_components = (int)js->channels;
@@ -146,6 +210,13 @@ static int stream_start(struct jpeg_stream *js, uint32_t dpi, int quality)
 struct jpeg_stream *jpeg_stream_create(uint32_t width, uint32_t height, uint32_t channels,
                                        uint32_t dpi, int quality)
 {
+	return jpeg_stream_create_chunked(width, height, channels, dpi, quality, NULL, NULL);
+}
+
+struct jpeg_stream *jpeg_stream_create_chunked(uint32_t width, uint32_t height, uint32_t channels,
+                                               uint32_t dpi, int quality, jpeg_sink_fn sink,
+                                               void *userdata)
+{
 	if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION ||
 	    height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3) || quality < 1 ||
 	    quality > 100)
@@ -156,6 +227,8 @@ struct jpeg_stream *jpeg_stream_create(uint32_t width, uint32_t height, uint32_t
 	js->width = width;
 	js->height = height;
 	js->channels = channels;
+	js->chunks.sink = sink;
+	js->chunks.userdata = userdata;
 	js->white = malloc((size_t)width * channels);
 	if (!js->white || stream_start(js, dpi, quality) < 0) {
 		jpeg_stream_destroy(js);
@@ -214,7 +287,10 @@ int jpeg_stream_finish(struct jpeg_stream *js, uint8_t **out, size_t *size)
 		return -1;
 	}
 	jpeg_finish_compress(&js->c);
-	dest_release(&js->dest, out, size);
+	if (js->chunks.sink)
+		*size = js->chunks.total;
+	else
+		dest_release(&js->dest, out, size);
 	return 0;
 }
 
@@ -225,6 +301,7 @@ void jpeg_stream_destroy(struct jpeg_stream *js)
 	if (js->created)
 		jpeg_destroy_compress(&js->c);
 	secmem_free(js->dest.buf, js->dest.cap);
+	jpeg_chunk_free(js->chunks.chunk);
 	free(js->white);
 	free(js);
 }
@@ -311,53 +388,153 @@ int jpeg_probe(const uint8_t *in, size_t size, uint32_t *w, uint32_t *h, int *co
 	return 0;
 }
 
-int jpeg_thumbnail(const uint8_t *in, size_t size, uint32_t min_side, uint8_t **rgb, uint32_t *w,
-                   uint32_t *h)
+/* A source manager over jpeg_source_fn pieces. */
+struct piece_src {
+	struct jpeg_source_mgr pub;
+	jpeg_source_fn source;
+	void *userdata;
+};
+
+static void piece_init(j_decompress_ptr d)
+{
+	(void)d;
+}
+
+static boolean piece_fill(j_decompress_ptr d)
+{
+	static const JOCTET eoi[2] = {0xFF, JPEG_EOI};
+	struct piece_src *src = (struct piece_src *)d->src;
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	while (len == 0) {
+		if (!src->source(src->userdata, &data, &len)) {
+			/* Ended early: libjpeg's own remedy, an EOI, with a warning. */
+			WARNMS(d, JWRN_JPEG_EOF);
+			data = eoi;
+			len = sizeof(eoi);
+		}
+	}
+	src->pub.next_input_byte = data;
+	src->pub.bytes_in_buffer = len;
+	return TRUE;
+}
+
+static void piece_skip(j_decompress_ptr d, long n)
+{
+	struct piece_src *src = (struct piece_src *)d->src;
+	while (n > (long)src->pub.bytes_in_buffer) {
+		n -= (long)src->pub.bytes_in_buffer;
+		piece_fill(d);
+	}
+	if (n > 0) {
+		src->pub.next_input_byte += n;
+		src->pub.bytes_in_buffer -= (size_t)n;
+	}
+}
+
+static void piece_term(j_decompress_ptr d)
+{
+	(void)d;
+}
+
+struct thumb_job {
+	struct jpeg_decompress_struct d;
+	struct err_mgr err;
+	struct piece_src src;
+	uint8_t *pixels;
+	size_t pixels_size;
+	bool created;
+};
+
+static int thumb_run(struct thumb_job *t, uint32_t min_side, uint32_t *w, uint32_t *h)
+{
+	if (setjmp(t->err.jump))
+		return -1;
+	t->d.err = err_init(&t->err);
+	jpeg_create_decompress(&t->d);
+	t->created = true;
+	t->src.pub.init_source = piece_init;
+	t->src.pub.fill_input_buffer = piece_fill;
+	t->src.pub.skip_input_data = piece_skip;
+	t->src.pub.resync_to_restart = jpeg_resync_to_restart;
+	t->src.pub.term_source = piece_term;
+	t->d.src = &t->src.pub;
+	if (jpeg_read_header(&t->d, TRUE) != JPEG_HEADER_OK)
+		return -1;
+	t->d.out_color_space = JCS_RGB;
+	t->d.dct_method = JDCT_ISLOW;
+	/* libjpeg-turbo scales by N/8: take the smallest N that is still enough. */
+	unsigned longer =
+	        t->d.image_width > t->d.image_height ? t->d.image_width : t->d.image_height;
+	t->d.scale_denom = 8;
+	t->d.scale_num = 8;
+	for (unsigned n = 1; n < 8; n++) {
+		if ((longer * n + 7) / 8 >= min_side) {
+			t->d.scale_num = n;
+			break;
+		}
+	}
+	jpeg_start_decompress(&t->d);
+	size_t stride = (size_t)t->d.output_width * 3;
+	t->pixels_size = stride * t->d.output_height;
+	t->pixels = malloc(t->pixels_size);
+	if (!t->pixels)
+		return -1;
+	while (t->d.output_scanline < t->d.output_height) {
+		JSAMPROW row = t->pixels + (size_t)t->d.output_scanline * stride;
+		jpeg_read_scanlines(&t->d, &row, 1);
+	}
+	jpeg_finish_decompress(&t->d);
+	*w = t->d.output_width;
+	*h = t->d.output_height;
+	return 0;
+}
+
+int jpeg_thumbnail_from(jpeg_source_fn source, void *userdata, uint32_t min_side, uint8_t **rgb,
+                        uint32_t *w, uint32_t *h)
 {
 	*rgb = NULL;
 	*w = *h = 0;
-	int rc = -1;
-	uint8_t *pixels = NULL;
-	size_t pixels_size = 0;
-	tjhandle tj = tjInitDecompress();
-	if (!tj)
+	struct thumb_job *t = calloc(1, sizeof(*t));
+	if (!t)
 		return -1;
-	int width, height, subsamp, colorspace;
-	if (tjDecompressHeader3(tj, in, (unsigned long)size, &width, &height, &subsamp,
-	                        &colorspace) != 0)
-		goto out;
-	int nfactors = 0;
-	tjscalingfactor *factors = tjGetScalingFactors(&nfactors);
-	if (!factors)
-		goto out;
-	/* The factors run from largest to smallest; keep the last one that is big
-	 * enough. */
-	tjscalingfactor best = {1, 1};
-	int longer = width > height ? width : height;
-	int best_side = longer;
-	for (int i = 0; i < nfactors; i++) {
-		int side = TJSCALED(longer, factors[i]);
-		if (side >= (int)min_side && side <= best_side) {
-			best = factors[i];
-			best_side = side;
-		}
+	t->src.source = source;
+	t->src.userdata = userdata;
+	uint32_t tw = 0, th = 0;
+	int rc = thumb_run(t, min_side, &tw, &th);
+	if (rc == 0) {
+		*rgb = t->pixels;
+		*w = tw;
+		*h = th;
+		t->pixels = NULL;
 	}
-	int tw = TJSCALED(width, best), th = TJSCALED(height, best);
-	pixels_size = (size_t)tw * (size_t)th * 3;
-	pixels = malloc(pixels_size);
-	if (!pixels)
-		goto out;
-	if (tjDecompress2(tj, in, (unsigned long)size, pixels, tw, 0, th, TJPF_RGB, 0) != 0) {
-		log_warning("thumbnail: %s", tjGetErrorStr2(tj));
-		goto out;
-	}
-	*rgb = pixels;
-	pixels = NULL;
-	*w = (uint32_t)tw;
-	*h = (uint32_t)th;
-	rc = 0;
-out:
-	secmem_free(pixels, pixels_size);
-	tjDestroy(tj);
+	if (t->created)
+		jpeg_destroy_decompress(&t->d);
+	secmem_free(t->pixels, t->pixels_size);
+	free(t);
 	return rc;
+}
+
+struct whole_buffer {
+	const uint8_t *data;
+	size_t len;
+	bool given;
+};
+
+static bool give_whole(void *userdata, const uint8_t **data, size_t *len)
+{
+	struct whole_buffer *b = userdata;
+	if (b->given)
+		return false;
+	b->given = true;
+	*data = b->data;
+	*len = b->len;
+	return true;
+}
+
+int jpeg_thumbnail(const uint8_t *in, size_t size, uint32_t min_side, uint8_t **rgb, uint32_t *w,
+                   uint32_t *h)
+{
+	struct whole_buffer b = {.data = in, .len = size};
+	return jpeg_thumbnail_from(give_whole, &b, min_side, rgb, w, h);
 }

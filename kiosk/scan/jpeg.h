@@ -8,15 +8,38 @@
 #ifndef SCANKIOSK_JPEG_H
 #define SCANKIOSK_JPEG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct jpeg_stream;
 
+#define JPEG_CHUNK_BYTES (256u << 10)
+
+/* A piece of encoded output. Whoever receives one owns it: jpeg_chunk_free(). */
+struct jpeg_chunk {
+	struct jpeg_chunk *next; /* free for the receiver's lists */
+	size_t len;
+	uint8_t data[JPEG_CHUNK_BYTES];
+};
+
+/* Zeroes and frees a chunk. Accepts NULL. */
+void jpeg_chunk_free(struct jpeg_chunk *chunk);
+
+/* Receives each chunk of output as soon as it is full, and the last one at
+ * jpeg_stream_finish(); takes ownership. */
+typedef void (*jpeg_sink_fn)(void *userdata, struct jpeg_chunk *chunk);
+
 /* An encoder of a width x height image with 1 (grey) or 3 (RGB) channels.
  * Returns NULL on a bad argument or when out of memory. */
 struct jpeg_stream *jpeg_stream_create(uint32_t width, uint32_t height, uint32_t channels,
                                        uint32_t dpi, int quality);
+
+/* The same, handing the output to sink chunk by chunk while it is produced, so
+ * another thread can read the page while it is still being encoded. */
+struct jpeg_stream *jpeg_stream_create_chunked(uint32_t width, uint32_t height, uint32_t channels,
+                                               uint32_t dpi, int quality, jpeg_sink_fn sink,
+                                               void *userdata);
 
 /* Encodes count lines, stride bytes apart. Returns 0, or -1 on failure (the
  * stream is then only good for jpeg_stream_destroy()). Lines past the height
@@ -28,7 +51,9 @@ jpeg_stream_write(struct jpeg_stream *js, const uint8_t *lines, size_t count, si
 uint32_t jpeg_stream_lines(const struct jpeg_stream *js);
 
 /* Completes the image (lines not written are white) and hands the JPEG to the
- * caller: *out, *size; free with secmem_free(*out, *size). Returns 0 or -1. */
+ * caller: *out, *size; free with secmem_free(*out, *size). A chunked stream
+ * passes its last chunk to the sink instead and sets *out = NULL, *size = the
+ * JPEG's length. Returns 0 or -1. */
 __attribute__((warn_unused_result)) int jpeg_stream_finish(struct jpeg_stream *js, uint8_t **out,
                                                            size_t *size);
 
@@ -47,6 +72,15 @@ __attribute__((warn_unused_result)) int jpeg_to_gray(const uint8_t *in, size_t i
 __attribute__((warn_unused_result)) int jpeg_thumbnail(const uint8_t *in, size_t size,
                                                        uint32_t min_side, uint8_t **rgb,
                                                        uint32_t *w, uint32_t *h);
+
+/* Gives the decoder its next piece of JPEG, waiting for it if need be; returns
+ * false at the end of the data. The piece must stay valid until the next call. */
+typedef bool (*jpeg_source_fn)(void *userdata, const uint8_t **data, size_t *len);
+
+/* jpeg_thumbnail() over a JPEG that arrives piece by piece. */
+__attribute__((warn_unused_result)) int jpeg_thumbnail_from(jpeg_source_fn source, void *userdata,
+                                                            uint32_t min_side, uint8_t **rgb,
+                                                            uint32_t *w, uint32_t *h);
 
 /* Reads a JPEG's size and number of components. Returns 0 or -1. */
 __attribute__((warn_unused_result)) int jpeg_probe(const uint8_t *in, size_t size, uint32_t *w,

@@ -34,12 +34,12 @@
 #define MAX_RAW_PAGE ((size_t)5102 * 10205 * 3)
 
 enum item_kind {
-	ITEM_PAGE_BEGIN, /* reader -> encoder: frame of a new page */
-	ITEM_LINES,      /* reader -> encoder: a pool chunk of lines */
-	ITEM_PAGE_END,   /* reader -> encoder: the page is complete */
-	ITEM_PAGE_ABORT, /* reader -> encoder: the page failed, discard it */
-	ITEM_PAGE_DONE,  /* encoder -> finisher: an encoded page */
-	ITEM_JOB_END,    /* reader -> encoder -> finisher: no more items */
+	ITEM_PAGE_BEGIN,  /* reader -> encoder: frame of a new page */
+	ITEM_LINES,       /* reader -> encoder: a pool chunk of lines */
+	ITEM_PAGE_END,    /* reader -> encoder: the page is complete */
+	ITEM_PAGE_ABORT,  /* reader -> encoder: the page failed, discard it */
+	ITEM_PAGE_STREAM, /* encoder -> finisher: a page being encoded (its pipe) */
+	ITEM_JOB_END,     /* reader -> encoder -> finisher: no more items */
 	ITEM_LAST
 };
 
@@ -53,12 +53,29 @@ struct item {
 	uint8_t *buf;
 	size_t cap;
 	size_t lines;
-	/* PAGE_DONE */
-	uint8_t *jpeg;
+	/* PAGE_END */
+	uint64_t last_line_ns;
+	struct page_verdict verdict;
+	/* PAGE_STREAM */
+	struct page_pipe *pipe;
+};
+
+/*
+ * A page's JPEG on its way from the encoder to the finisher, chunk by chunk
+ * while it is encoded: the finisher decodes the thumbnail and hashes as the
+ * chunks come, so a page is ready moments after its last line. Guarded by the
+ * job's lock. The encoder closes it; the finisher frees it once closed.
+ */
+struct page_pipe {
+	pthread_cond_t cond;
+	struct jpeg_chunk *head, *tail; /* published, not yet taken */
+	bool closed;
+	bool failed; /* the page is abandoned */
+	/* set when closed */
 	size_t jpeg_size;
 	uint32_t height;
-	uint64_t last_line_ns;       /* PAGE_END, PAGE_DONE */
-	struct page_verdict verdict; /* PAGE_END, PAGE_DONE */
+	uint64_t last_line_ns;
+	struct page_verdict verdict;
 	bool want_gray;
 };
 
@@ -73,6 +90,12 @@ struct event_node {
 	struct scan_event ev;
 };
 
+/* What the JPEG sink needs to publish a chunk. */
+struct sink_ctx {
+	struct scan_job *job;
+	struct page_pipe *pipe;
+};
+
 /* The encoder's state for the page being encoded. */
 struct encoding {
 	bool active;
@@ -80,7 +103,9 @@ struct encoding {
 	unsigned page;
 	struct scanner_frame frame;
 	struct jpeg_stream *js; /* known height: encoded as lines arrive */
+	struct page_pipe *pipe; /* where js's output goes */
 	uint8_t *raw;           /* unknown height: kept until the page ends */
+	struct sink_ctx sink;   /* js's output: this page's pipe */
 	size_t raw_cap, raw_len;
 	uint32_t lines;
 };
@@ -103,6 +128,7 @@ struct scan_job {
 	pthread_cond_t ev_cond;
 	bool finished_taken;
 
+	struct sha256 *sha; /* the finisher's */
 	atomic_bool cancelled;
 	enum scanner_status internal_status; /* a failure of our own (memory) */
 	unsigned pages_done;
@@ -138,7 +164,17 @@ static void item_free(struct item *it)
 	if (!it)
 		return;
 	secmem_free(it->buf, it->cap);
-	secmem_free(it->jpeg, it->jpeg_size);
+	if (it->pipe) {
+		/* A page the finisher never took: only when the job is torn down
+		 * before its threads ran. */
+		for (struct jpeg_chunk *c = it->pipe->head; c;) {
+			struct jpeg_chunk *next = c->next;
+			jpeg_chunk_free(c);
+			c = next;
+		}
+		pthread_cond_destroy(&it->pipe->cond);
+		free(it->pipe);
+	}
 	free(it);
 }
 
@@ -413,9 +449,20 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static void encoding_reset(struct encoding *e)
+static void pipe_close(struct scan_job *job, struct page_pipe *pipe, bool failed)
+{
+	pthread_mutex_lock(&job->lock);
+	pipe->closed = true;
+	pipe->failed = failed;
+	pthread_cond_signal(&pipe->cond);
+	pthread_mutex_unlock(&job->lock);
+}
+
+static void encoding_reset(struct scan_job *job, struct encoding *e)
 {
 	jpeg_stream_destroy(e->js);
+	if (e->pipe)
+		pipe_close(job, e->pipe, true);
 	secmem_free(e->raw, e->raw_cap);
 	memset(e, 0, sizeof(*e));
 }
@@ -430,18 +477,56 @@ static void fail_job(struct scan_job *job, enum scanner_status status)
 	scan_job_cancel(job);
 }
 
+static void pipe_sink(void *userdata, struct jpeg_chunk *chunk)
+{
+	struct page_pipe *pipe = ((struct sink_ctx *)userdata)->pipe;
+	struct scan_job *job = ((struct sink_ctx *)userdata)->job;
+	pthread_mutex_lock(&job->lock);
+	if (pipe->tail)
+		pipe->tail->next = chunk;
+	else
+		pipe->head = chunk;
+	pipe->tail = chunk;
+	pthread_cond_signal(&pipe->cond);
+	pthread_mutex_unlock(&job->lock);
+}
+
+/* Starts the page's JPEG and hands its pipe to the finisher. */
+static bool open_stream(struct scan_job *job, struct encoding *e, uint32_t height)
+{
+	struct page_pipe *pipe = calloc(1, sizeof(*pipe));
+	if (!pipe)
+		return false;
+	pthread_cond_init(&pipe->cond, NULL);
+	e->sink.job = job;
+	e->sink.pipe = pipe;
+	e->js = jpeg_stream_create_chunked(e->frame.width, height, e->frame.channels, e->frame.dpi,
+	                                   job->opts.quality, pipe_sink, &e->sink);
+	if (!e->js) {
+		pthread_cond_destroy(&pipe->cond);
+		free(pipe);
+		return false;
+	}
+	e->pipe = pipe;
+	struct item *it = item_new(ITEM_PAGE_STREAM, e->page);
+	it->frame = e->frame;
+	it->pipe = pipe;
+	pthread_mutex_lock(&job->lock);
+	while (job->to_finisher.len >= FINISH_QUEUE_MAX)
+		pthread_cond_wait(&job->finisher_space, &job->lock);
+	queue_push(&job->to_finisher, it);
+	pthread_mutex_unlock(&job->lock);
+	return true;
+}
+
 static void encode_begin(struct scan_job *job, struct encoding *e, const struct item *it)
 {
-	encoding_reset(e);
+	encoding_reset(job, e);
 	e->active = true;
 	e->page = it->page;
 	e->frame = it->frame;
-	if (it->frame.height > 0) {
-		e->js = jpeg_stream_create(it->frame.width, (uint32_t)it->frame.height,
-		                           it->frame.channels, it->frame.dpi, job->opts.quality);
-		if (!e->js)
-			e->broken = true;
-	}
+	if (it->frame.height > 0 && !open_stream(job, e, (uint32_t)it->frame.height))
+		e->broken = true;
 }
 
 static void encode_lines(struct encoding *e, const struct item *it)
@@ -464,52 +549,41 @@ static void encode_lines(struct encoding *e, const struct item *it)
 	e->raw_len += bytes;
 }
 
-/* Completes the page's JPEG and passes it to the finisher. */
+/* Completes the page's JPEG and closes its pipe with the page's facts. */
 static void encode_end(struct scan_job *job, struct encoding *e, const struct item *end)
 {
 	if (!e->active)
 		return;
-	struct item *done = NULL;
 	if (!e->broken && !e->js && e->lines > 0) {
-		e->js = jpeg_stream_create(e->frame.width, e->lines, e->frame.channels,
-		                           e->frame.dpi, job->opts.quality);
-		if (!e->js || jpeg_stream_write(e->js, e->raw, e->lines, e->frame.stride) < 0)
+		if (!open_stream(job, e, e->lines) ||
+		    jpeg_stream_write(e->js, e->raw, e->lines, e->frame.stride) < 0)
 			e->broken = true;
 	}
-	if (!e->js || e->lines == 0)
-		e->broken = true;
-	if (!e->broken) {
-		uint32_t height = e->frame.height > 0 ? (uint32_t)e->frame.height : e->lines;
-		if (e->frame.height > 0 && e->lines != (uint32_t)e->frame.height)
-			log_warning("page %u: scanner sent %u of %u lines; the rest is white",
-			            e->page, e->lines, height);
-		done = item_new(ITEM_PAGE_DONE, e->page);
-		done->frame = e->frame;
-		done->height = height;
-		done->last_line_ns = end->last_line_ns;
-		done->verdict = end->verdict;
-		if (jpeg_stream_finish(e->js, &done->jpeg, &done->jpeg_size) < 0) {
-			e->broken = true;
-		} else {
-			done->want_gray =
-			        e->frame.channels == 3 &&
-			        (job->opts.color == SCAN_COLOR_GRAY ||
-			         (job->opts.color == SCAN_COLOR_AUTO && !done->verdict.is_color));
-		}
-	}
-	if (e->broken) {
+	uint8_t *unused = NULL;
+	size_t size = 0;
+	if (!e->js || e->lines == 0 || e->broken || jpeg_stream_finish(e->js, &unused, &size) < 0) {
 		log_error("page %u could not be encoded (out of memory)", e->page);
-		item_free(done);
-		encoding_reset(e);
+		encoding_reset(job, e);
 		fail_job(job, SCANNER_NO_MEMORY);
 		return;
 	}
-	encoding_reset(e);
+	uint32_t height = e->frame.height > 0 ? (uint32_t)e->frame.height : e->lines;
+	if (e->frame.height > 0 && e->lines != (uint32_t)e->frame.height)
+		log_warning("page %u: scanner sent %u of %u lines; the rest is white", e->page,
+		            e->lines, height);
+	struct page_pipe *pipe = e->pipe;
 	pthread_mutex_lock(&job->lock);
-	while (job->to_finisher.len >= FINISH_QUEUE_MAX)
-		pthread_cond_wait(&job->finisher_space, &job->lock);
-	queue_push(&job->to_finisher, done);
+	pipe->jpeg_size = size;
+	pipe->height = height;
+	pipe->last_line_ns = end->last_line_ns;
+	pipe->verdict = end->verdict;
+	pipe->want_gray = e->frame.channels == 3 &&
+	                  (job->opts.color == SCAN_COLOR_GRAY ||
+	                   (job->opts.color == SCAN_COLOR_AUTO && !end->verdict.is_color));
 	pthread_mutex_unlock(&job->lock);
+	pipe_close(job, pipe, false);
+	e->pipe = NULL;
+	encoding_reset(job, e);
 }
 
 static void *encoder_main(void *arg)
@@ -534,11 +608,11 @@ static void *encoder_main(void *arg)
 			item_free(it);
 			break;
 		case ITEM_PAGE_ABORT:
-			encoding_reset(&e);
+			encoding_reset(job, &e);
 			item_free(it);
 			break;
 		case ITEM_JOB_END:
-			encoding_reset(&e);
+			encoding_reset(job, &e);
 			send_item(job, &job->to_finisher, it);
 			return NULL;
 		default:
@@ -548,42 +622,145 @@ static void *encoder_main(void *arg)
 	}
 }
 
-/* Grey conversion, thumbnail and hash; returns the page or NULL. */
-static struct scan_page *finish_page(struct scan_job *job, struct item *it)
+/* The finisher's view of a page pipe: the chunks it took, in order. */
+struct pipe_reader {
+	struct scan_job *job;
+	struct page_pipe *pipe;
+	struct jpeg_chunk *taken, *last;
+	struct sha256 *sha;
+};
+
+/* jpeg_source_fn: the next chunk of the page, waiting for the encoder. */
+static bool take_chunk_from_pipe(void *userdata, const uint8_t **data, size_t *len)
 {
-	if (it->want_gray) {
+	struct pipe_reader *r = userdata;
+	pthread_mutex_lock(&r->job->lock);
+	while (!r->pipe->head && !r->pipe->closed)
+		pthread_cond_wait(&r->pipe->cond, &r->job->lock);
+	struct jpeg_chunk *c = r->pipe->head;
+	if (c) {
+		r->pipe->head = c->next;
+		if (!r->pipe->head)
+			r->pipe->tail = NULL;
+		c->next = NULL;
+	}
+	pthread_mutex_unlock(&r->job->lock);
+	if (!c)
+		return false;
+	if (r->last)
+		r->last->next = c;
+	else
+		r->taken = c;
+	r->last = c;
+	sha256_update(r->sha, c->data, c->len);
+	*data = c->data;
+	*len = c->len;
+	return true;
+}
+
+/* Joins the chunks into the page's JPEG. */
+static uint8_t *assemble(struct jpeg_chunk *chunks, size_t size)
+{
+	uint8_t *out = malloc(size ? size : 1);
+	if (!out)
+		return NULL;
+	size_t at = 0;
+	for (struct jpeg_chunk *c = chunks; c; c = c->next) {
+		if (c->len > size - at) {
+			free(out);
+			return NULL;
+		}
+		memcpy(out + at, c->data, c->len);
+		at += c->len;
+	}
+	if (at != size) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A colour thumbnail of a page stored grey: the luma of each pixel. */
+static void gray_thumbnail(uint8_t *rgb, size_t pixels)
+{
+	for (size_t i = 0; i < pixels; i++, rgb += 3) {
+		uint8_t y = (uint8_t)((77 * rgb[0] + 150 * rgb[1] + 29 * rgb[2] + 128) >> 8);
+		rgb[0] = rgb[1] = rgb[2] = y;
+	}
+}
+
+/* Thumbnail and hash while the page is encoded, then grey conversion when the
+ * page has no colour. Returns the page, or NULL (*abandoned when the encoder
+ * gave the page up, which is not a failure of the finisher). */
+static struct scan_page *finish_page(struct scan_job *job, struct item *it, struct sha256 *sha,
+                                     bool *abandoned)
+{
+	struct page_pipe *pipe = it->pipe;
+	struct pipe_reader r = {.job = job, .pipe = pipe, .sha = sha};
+	struct scan_page *page = calloc(1, sizeof(*page));
+	int thumb_rc = -1;
+	if (page)
+		thumb_rc =
+		        jpeg_thumbnail_from(take_chunk_from_pipe, &r, job->opts.thumb_min,
+		                            &page->thumb, &page->thumb_width, &page->thumb_height);
+	/* Take the rest (the decoder may stop before the last bytes) and wait for
+	 * the encoder's verdict. */
+	const uint8_t *data;
+	size_t len;
+	while (take_chunk_from_pipe(&r, &data, &len))
+		;
+	*abandoned = pipe->failed;
+	uint8_t *jpeg = NULL;
+	size_t jpeg_size = pipe->jpeg_size;
+	if (!page || thumb_rc < 0 || pipe->failed)
+		goto fail;
+	jpeg = assemble(r.taken, jpeg_size);
+	if (!jpeg)
+		goto fail;
+	sha256_final(sha, page->facts.sha256);
+	if (pipe->want_gray) {
 		uint8_t *gray = NULL;
 		size_t gray_size = 0;
-		if (jpeg_to_gray(it->jpeg, it->jpeg_size, &gray, &gray_size) < 0)
-			return NULL;
-		secmem_free(it->jpeg, it->jpeg_size);
-		it->jpeg = gray;
-		it->jpeg_size = gray_size;
-	}
-	struct scan_page *page = calloc(1, sizeof(*page));
-	if (!page)
-		return NULL;
-	if (jpeg_thumbnail(it->jpeg, it->jpeg_size, job->opts.thumb_min, &page->thumb,
-	                   &page->thumb_width, &page->thumb_height) < 0 ||
-	    !sha256_digest(it->jpeg, it->jpeg_size, page->facts.sha256)) {
-		scan_page_destroy(page);
-		return NULL;
+		if (jpeg_to_gray(jpeg, jpeg_size, &gray, &gray_size) < 0 ||
+		    !sha256_digest(gray, gray_size, page->facts.sha256)) {
+			secmem_free(gray, gray_size);
+			goto fail;
+		}
+		secmem_free(jpeg, jpeg_size);
+		jpeg = gray;
+		jpeg_size = gray_size;
+		gray_thumbnail(page->thumb, (size_t)page->thumb_width * page->thumb_height);
 	}
 	page->number = it->page;
 	page->facts.width = it->frame.width;
-	page->facts.height = it->height;
+	page->facts.height = pipe->height;
 	page->facts.dpi = it->frame.dpi;
-	page->facts.bytes = it->jpeg_size;
-	page->facts.blank_score = it->verdict.blank_score;
-	page->facts.blank = it->verdict.blank;
-	page->facts.color_score = it->verdict.color_score;
+	page->facts.bytes = jpeg_size;
+	page->facts.blank_score = pipe->verdict.blank_score;
+	page->facts.blank = pipe->verdict.blank;
+	page->facts.color_score = pipe->verdict.color_score;
 	page->facts.scanned_color = it->frame.channels == 3;
-	page->facts.stored_color = it->frame.channels == 3 && !it->want_gray;
-	page->jpeg = it->jpeg;
-	it->jpeg = NULL;
-	it->jpeg_size = 0;
-	page->last_line_ns = it->last_line_ns;
+	page->facts.stored_color = it->frame.channels == 3 && !pipe->want_gray;
+	page->jpeg = jpeg;
+	page->last_line_ns = pipe->last_line_ns;
 	page->ready_ns = now_ns();
+	jpeg = NULL;
+	goto out;
+fail:
+	scan_page_destroy(page);
+	page = NULL;
+	uint8_t discard[SHA256_BYTES];
+	sha256_final(sha, discard); /* resets it for the next page */
+out:
+	secmem_free(jpeg, jpeg_size);
+	for (struct jpeg_chunk *c = r.taken; c;) {
+		struct jpeg_chunk *next = c->next;
+		jpeg_chunk_free(c);
+		c = next;
+	}
+	pthread_cond_destroy(&pipe->cond);
+	free(pipe);
+	it->pipe = NULL;
 	return page;
 }
 
@@ -606,11 +783,15 @@ static void *finisher_main(void *arg)
 			                                     .pages_done = pages});
 			return NULL;
 		}
-		struct scan_page *page = finish_page(job, it);
+		bool abandoned = false;
+		struct scan_page *page = finish_page(job, it, job->sha, &abandoned);
 		item_free(it);
 		if (!page) {
-			log_error("a page could not be finished (out of memory or a JPEG error)");
-			fail_job(job, SCANNER_NO_MEMORY);
+			if (!abandoned) {
+				log_error("page could not be finished (out of memory or a JPEG "
+				          "error)");
+				fail_job(job, SCANNER_NO_MEMORY);
+			}
 			continue;
 		}
 		pthread_mutex_lock(&job->lock);
@@ -656,6 +837,7 @@ static void job_free(struct scan_job *job)
 	queue_free(&job->pool);
 	queue_free(&job->to_encoder);
 	queue_free(&job->to_finisher);
+	sha256_destroy(job->sha);
 	struct event_node *n = job->ev_head;
 	while (n) {
 		struct event_node *next = n->next;
@@ -698,6 +880,11 @@ struct scan_job *scan_job_start(struct scanner *scanner, const struct scan_optio
 	pthread_cond_init(&job->ev_cond, &attr);
 	pthread_condattr_destroy(&attr);
 
+	job->sha = sha256_create();
+	if (!job->sha) {
+		job_free(job);
+		return NULL;
+	}
 	*status = configure(job);
 	if (*status != SCANNER_OK) {
 		job_free(job);

@@ -298,6 +298,96 @@ static void test_thumbnail_uses_dct_scaling(void **state)
 	free(img.px);
 }
 
+struct collected {
+	uint8_t *data;
+	size_t len, cap;
+	unsigned chunks;
+};
+
+static void collect_chunk(void *userdata, struct jpeg_chunk *chunk)
+{
+	struct collected *c = userdata;
+	assert_true(chunk->len <= JPEG_CHUNK_BYTES);
+	if (c->len + chunk->len > c->cap) {
+		c->cap = (c->len + chunk->len) * 2;
+		c->data = realloc(c->data, c->cap);
+		assert_non_null(c->data);
+	}
+	memcpy(c->data + c->len, chunk->data, chunk->len);
+	c->len += chunk->len;
+	c->chunks++;
+	jpeg_chunk_free(chunk);
+}
+
+struct pieces {
+	const uint8_t *data;
+	size_t len, at, piece;
+};
+
+/* Hands out the JPEG in small pieces of changing size. */
+static bool give_piece(void *userdata, const uint8_t **data, size_t *len)
+{
+	struct pieces *p = userdata;
+	if (p->at == p->len)
+		return false;
+	size_t n = p->piece++ % 97 + 1;
+	if (n > p->len - p->at)
+		n = p->len - p->at;
+	*data = p->data + p->at;
+	*len = n;
+	p->at += n;
+	return true;
+}
+
+/* Chunked output is the same JPEG as contiguous output, and a thumbnail decoded
+ * from pieces is the same as one decoded from the whole. */
+static void test_chunked_stream_and_pieces(void **state)
+{
+	(void)state;
+	struct image img;
+	load_png("s04_sicknote.png", 3, &img);
+	size_t whole_size;
+	uint8_t *whole = encode(&img, 75, &whole_size);
+
+	struct collected c = {0};
+	struct jpeg_stream *js =
+	        jpeg_stream_create_chunked(img.w, img.h, 3, 300, 75, collect_chunk, &c);
+	assert_non_null(js);
+	size_t stride = (size_t)img.w * 3;
+	for (uint32_t y = 0; y < img.h; y += 100) {
+		uint32_t n = img.h - y < 100 ? img.h - y : 100;
+		assert_int_equal(jpeg_stream_write(js, img.px + (size_t)y * stride, n, stride), 0);
+	}
+	uint8_t *none = (uint8_t *)1;
+	size_t size = 0;
+	assert_int_equal(jpeg_stream_finish(js, &none, &size), 0);
+	jpeg_stream_destroy(js);
+	assert_null(none);
+	assert_int_equal(size, whole_size);
+	assert_int_equal(c.len, whole_size);
+	assert_true(c.chunks >= 2);
+	assert_memory_equal(c.data, whole, whole_size);
+
+	uint8_t *a, *b;
+	uint32_t aw, ah, bw, bh;
+	assert_int_equal(jpeg_thumbnail(whole, whole_size, 256, &a, &aw, &ah), 0);
+	struct pieces p = {.data = c.data, .len = c.len};
+	assert_int_equal(jpeg_thumbnail_from(give_piece, &p, 256, &b, &bw, &bh), 0);
+	assert_int_equal(aw, bw);
+	assert_int_equal(ah, bh);
+	assert_memory_equal(a, b, (size_t)aw * ah * 3);
+	secmem_free(a, (size_t)aw * ah * 3);
+	secmem_free(b, (size_t)bw * bh * 3);
+
+	/* A JPEG cut short still decodes (the rest grey), as libjpeg does. */
+	struct pieces cut = {.data = c.data, .len = c.len / 2};
+	assert_int_equal(jpeg_thumbnail_from(give_piece, &cut, 256, &b, &bw, &bh), 0);
+	secmem_free(b, (size_t)bw * bh * 3);
+	free(c.data);
+	secmem_free(whole, whole_size);
+	free(img.px);
+}
+
 /* A page that ends early is completed with white lines. */
 static void test_short_page_is_padded_white(void **state)
 {
@@ -333,6 +423,7 @@ int main(void)
 	        cmocka_unit_test(test_gray_conversion_is_lossless),
 	        cmocka_unit_test(test_thumbnail_uses_dct_scaling),
 	        cmocka_unit_test(test_short_page_is_padded_white),
+	        cmocka_unit_test(test_chunked_stream_and_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
