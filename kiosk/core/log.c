@@ -9,6 +9,7 @@
 #include <string.h>
 
 static atomic_int current_level = LOG_LEVEL_INFO;
+static atomic_bool quiet;
 
 static const char *const level_names[LOG_LEVEL_LAST] = {
         [LOG_LEVEL_ERROR] = "error",
@@ -21,6 +22,11 @@ void log_set_level(enum log_level level)
 {
 	if ((unsigned)level < LOG_LEVEL_LAST)
 		atomic_store(&current_level, (int)level);
+}
+
+void log_set_quiet(bool q)
+{
+	atomic_store(&quiet, q);
 }
 
 enum log_level log_get_level(void)
@@ -36,7 +42,8 @@ static const char *basename_of(const char *path)
 
 void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap)
 {
-	if ((int)level > atomic_load(&current_level) || (unsigned)level >= LOG_LEVEL_LAST)
+	if (atomic_load(&quiet) || (int)level > atomic_load(&current_level) ||
+	    (unsigned)level >= LOG_LEVEL_LAST)
 		return;
 	/* One write per message so lines from several threads do not interleave. */
 	char msg[1024];

@@ -9,6 +9,7 @@
 #define SCANKIOSK_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR,
@@ -20,6 +21,8 @@ enum log_level {
 
 /* Messages above this level are dropped. Default: LOG_LEVEL_INFO. */
 void log_set_level(enum log_level level);
+/* Drops every message (a command-line tool that speaks for itself). */
+void log_set_quiet(bool quiet);
 enum log_level log_get_level(void);
 
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,8 @@ static boolean chunk_empty(j_compress_ptr c)
 	struct chunk_dest *d = (struct chunk_dest *)c->dest;
 	/* libjpeg calls this when the whole chunk is full, whatever free_in_buffer
 	 * says. */
+	if (d->total + JPEG_CHUNK_BYTES > JPEG_MAX_OUTPUT)
+		ERREXIT1(c, JERR_OUT_OF_MEMORY, 12);
 	struct jpeg_chunk *next = malloc(sizeof(*next));
 	if (!next)
 		ERREXIT1(c, JERR_OUT_OF_MEMORY, 11);
@@ -476,6 +479,8 @@ static int thumb_run(struct thumb_job *t, uint32_t min_side, uint32_t *w, uint32
 	}
 	jpeg_start_decompress(&t->d);
 	size_t stride = (size_t)t->d.output_width * 3;
+	if (t->d.output_height && stride > SIZE_MAX / t->d.output_height)
+		return -1;
 	t->pixels_size = stride * t->d.output_height;
 	t->pixels = malloc(t->pixels_size);
 	if (!t->pixels)

@@ -14,7 +14,7 @@
 
 struct jpeg_stream;
 
-#define JPEG_CHUNK_BYTES (256u << 10)
+#define JPEG_CHUNK_BYTES (64u << 10)
 
 /* A piece of encoded output. Whoever receives one owns it: jpeg_chunk_free(). */
 struct jpeg_chunk {

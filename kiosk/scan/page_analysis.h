@@ -5,9 +5,9 @@
  * Both measures look at the inner area only: a margin of 1/16 of the page on
  * each side is left out, because the scanner's lid, the edge of a skewed sheet
  * and the shadow of the glass's frame are dark and sometimes tinted there. Every
- * second pixel of every second line is examined: print, stamps and rules are
- * wider than two pixels at any resolution a kiosk uses, and this runs on the
- * scan path.
+ * second pixel of every fourth line is examined: the measures are shares of the
+ * page, print and stamps are larger than that grid at any resolution a kiosk
+ * uses, and this runs on the scan path.
  */
 #ifndef SCANKIOSK_PAGE_ANALYSIS_H
 #define SCANKIOSK_PAGE_ANALYSIS_H

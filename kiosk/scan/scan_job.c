@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,12 +130,12 @@ struct scan_job {
 	bool finished_taken;
 
 	struct sha256 *sha; /* the finisher's */
+	bool unwinding;     /* scan_job_start() failed: no notifications */
 	atomic_bool cancelled;
 	enum scanner_status internal_status; /* a failure of our own (memory) */
 	unsigned pages_done;
 
 	pthread_t reader, encoder, finisher;
-	int threads_started;
 };
 
 void scan_options_init(struct scan_options *opts)
@@ -250,8 +251,9 @@ static void post_event(struct scan_job *job, const struct scan_event *ev)
 		job->ev_head = node;
 	job->ev_tail = node;
 	pthread_cond_signal(&job->ev_cond);
+	bool notify = job->notify && !job->unwinding;
 	pthread_mutex_unlock(&job->lock);
-	if (job->notify)
+	if (notify)
 		job->notify(job->userdata);
 }
 
@@ -342,10 +344,14 @@ static void return_chunk(struct scan_job *job, struct item *it)
 	pthread_mutex_unlock(&job->lock);
 }
 
+/* JPEG's limit on either side. */
+#define MAX_SIDE 65500
+
 static bool frame_valid(const struct scanner_frame *f)
 {
-	return f->width > 0 && (f->channels == 1 || f->channels == 3) &&
-	       f->stride == (size_t)f->width * f->channels && f->height != 0 && f->height >= -1;
+	return f->width > 0 && f->width <= MAX_SIDE && (f->channels == 1 || f->channels == 3) &&
+	       f->stride == (size_t)f->width * f->channels && f->height != 0 && f->height >= -1 &&
+	       f->height <= MAX_SIDE;
 }
 
 /* Reads one page into chunks for the encoder, measuring colour and blankness on
@@ -356,28 +362,37 @@ static enum scanner_status read_page(struct scan_job *job, unsigned page,
                                      struct page_analysis *analysis)
 {
 	uint32_t done = 0;
-	for (;;) {
-		enum scanner_status st = SCANNER_OK;
+	enum scanner_status st = SCANNER_OK;
+	while (st == SCANNER_OK) {
 		struct item *chunk = take_chunk(job, frame->stride, &st);
 		if (!chunk)
 			return st;
-		size_t lines = 0;
-		st = scanner_read_lines(job->scanner, chunk->buf, chunk->cap / frame->stride,
-		                        &lines);
-		if (st != SCANNER_OK) {
-			return_chunk(job, chunk);
-			return st;
+		/* Fill the chunk before handing it on: a device gives a few lines a
+		 * read, and one hand-over (a wake-up, an event) per read would cost
+		 * more than the lines. */
+		size_t room = chunk->cap / frame->stride, filled = 0;
+		while (filled < room && st == SCANNER_OK) {
+			size_t lines = 0;
+			st = scanner_read_lines(job->scanner, chunk->buf + filled * frame->stride,
+			                        room - filled, &lines);
+			filled += lines;
 		}
-		page_analysis_add(analysis, chunk->buf, lines, frame->stride);
-		chunk->lines = lines;
+		if (filled == 0 || (st != SCANNER_OK && st != SCANNER_PAGE_DONE)) {
+			/* A failed page is discarded whole: its last lines too. */
+			return_chunk(job, chunk);
+			continue;
+		}
+		page_analysis_add(analysis, chunk->buf, filled, frame->stride);
+		chunk->lines = filled;
 		chunk->page = page;
-		done += (uint32_t)lines;
+		done += (uint32_t)filled;
 		send_item(job, &job->to_encoder, chunk);
 		post_event(job, &(struct scan_event){.kind = SCAN_EVENT_PROGRESS,
 		                                     .page = page,
 		                                     .lines_done = done,
 		                                     .lines_total = frame->height});
 	}
+	return st;
 }
 
 static void *reader_main(void *arg)
@@ -403,7 +418,7 @@ static void *reader_main(void *arg)
 			break;
 		}
 		if (st == SCANNER_OK && !frame_valid(&frame)) {
-			log_error(
+			log_warning(
 			        "scanner reported an unusable frame: %u px, %u channels, %d lines",
 			        frame.width, frame.channels, frame.height);
 			st = SCANNER_IO_ERROR;
@@ -559,18 +574,26 @@ static void encode_end(struct scan_job *job, struct encoding *e, const struct it
 		    jpeg_stream_write(e->js, e->raw, e->lines, e->frame.stride) < 0)
 			e->broken = true;
 	}
+	if (e->lines == 0 || e->lines > MAX_SIDE) {
+		/* Nothing a JPEG can hold: the device misbehaved. */
+		log_warning("page %u: the scanner sent %u lines", e->page, e->lines);
+		encoding_reset(job, e);
+		fail_job(job, SCANNER_IO_ERROR);
+		return;
+	}
 	uint8_t *unused = NULL;
 	size_t size = 0;
-	if (!e->js || e->lines == 0 || e->broken || jpeg_stream_finish(e->js, &unused, &size) < 0) {
-		log_error("page %u could not be encoded (out of memory)", e->page);
+	if (!e->js || e->broken || jpeg_stream_finish(e->js, &unused, &size) < 0) {
+		log_warning("page %u could not be encoded (out of memory)", e->page);
 		encoding_reset(job, e);
 		fail_job(job, SCANNER_NO_MEMORY);
 		return;
 	}
 	uint32_t height = e->frame.height > 0 ? (uint32_t)e->frame.height : e->lines;
 	if (e->frame.height > 0 && e->lines != (uint32_t)e->frame.height)
-		log_warning("page %u: scanner sent %u of %u lines; the rest is white", e->page,
-		            e->lines, height);
+		log_warning("page %u: the scanner sent %u of %u lines; %s", e->page, e->lines,
+		            height,
+		            e->lines < height ? "the rest is white" : "the extra ones are dropped");
 	struct page_pipe *pipe = e->pipe;
 	pthread_mutex_lock(&job->lock);
 	pipe->jpeg_size = size;
@@ -667,14 +690,14 @@ static uint8_t *assemble(struct jpeg_chunk *chunks, size_t size)
 	size_t at = 0;
 	for (struct jpeg_chunk *c = chunks; c; c = c->next) {
 		if (c->len > size - at) {
-			free(out);
+			secmem_free(out, size);
 			return NULL;
 		}
 		memcpy(out + at, c->data, c->len);
 		at += c->len;
 	}
 	if (at != size) {
-		free(out);
+		secmem_free(out, size);
 		return NULL;
 	}
 	return out;
@@ -786,10 +809,19 @@ static void *finisher_main(void *arg)
 		bool abandoned = false;
 		struct scan_page *page = finish_page(job, it, job->sha, &abandoned);
 		item_free(it);
+		pthread_mutex_lock(&job->lock);
+		bool failed = job->internal_status != SCANNER_OK;
+		pthread_mutex_unlock(&job->lock);
+		if (page && failed) {
+			/* After a page was lost, later ones are not delivered either: the
+			 * owner gets pages 1..n without a hole and rescans from n + 1. */
+			scan_page_destroy(page);
+			continue;
+		}
 		if (!page) {
 			if (!abandoned) {
-				log_error("page could not be finished (out of memory or a JPEG "
-				          "error)");
+				log_warning("page could not be finished (out of memory or a JPEG "
+				            "error)");
 				fail_job(job, SCANNER_NO_MEMORY);
 			}
 			continue;
@@ -892,19 +924,30 @@ struct scan_job *scan_job_start(struct scanner *scanner, const struct scan_optio
 	}
 	void *(*const mains[3])(void *) = {finisher_main, encoder_main, reader_main};
 	pthread_t *threads[3] = {&job->finisher, &job->encoder, &job->reader};
-	for (int i = 0; i < 3; i++) {
-		if (pthread_create(threads[i], NULL, mains[i], job) != 0) {
-			/* Unwind the threads already waiting on their queues. */
+	/* Signals belong to the owner's thread: a SIGINT landing in the reader
+	 * would interrupt the device's I/O instead of asking for a cancel. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int started = 0;
+	while (started < 3 && pthread_create(threads[started], NULL, mains[started], job) == 0)
+		started++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started < 3) {
+		/* Unwind the threads already waiting on their queues, quietly. */
+		pthread_mutex_lock(&job->lock);
+		job->unwinding = true;
+		pthread_mutex_unlock(&job->lock);
+		if (started > 0) {
 			struct item *end = item_new(ITEM_JOB_END, 0);
 			end->status = SCANNER_NO_MEMORY;
-			send_item(job, i == 1 ? &job->to_finisher : &job->to_encoder, end);
-			for (int j = 0; j < i; j++)
-				pthread_join(*threads[j], NULL);
-			job_free(job);
-			*status = SCANNER_NO_MEMORY;
-			return NULL;
+			send_item(job, started == 1 ? &job->to_finisher : &job->to_encoder, end);
 		}
-		job->threads_started++;
+		for (int j = 0; j < started; j++)
+			pthread_join(*threads[j], NULL);
+		job_free(job);
+		*status = SCANNER_NO_MEMORY;
+		return NULL;
 	}
 	*status = SCANNER_OK;
 	return job;

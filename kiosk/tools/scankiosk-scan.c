@@ -101,9 +101,6 @@ static void handle_driver_log(enum scanner_log_level level, const char *msg, voi
 	};
 	if (level == SCANNER_LOG_ERROR)
 		snprintf(driver_error, sizeof(driver_error), "%s", msg);
-	/* Without --verbose, the failure's own line says it; detail stays out. */
-	if (log_get_level() < LOG_LEVEL_DEBUG)
-		return;
 	enum log_level l = (unsigned)level <= SCANNER_LOG_DEBUG ? map[level] : LOG_LEVEL_DEBUG;
 	log_write(l, "driver", 0, "%s", msg);
 }
@@ -454,11 +451,13 @@ int main(int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	/* Only the one-line messages below, unless asked for detail. */
-	log_set_level(a.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR);
+	log_set_level(LOG_LEVEL_DEBUG);
+	log_set_quiet(!a.verbose);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = handle_signal;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -493,10 +492,14 @@ int main(int argc, char **argv)
 	}
 	const char *bad = NULL;
 	st = apply_options(s, &a, &bad);
-	if (st != SCANNER_OK) {
+	if (st == SCANNER_UNSUPPORTED || st == SCANNER_INVALID) {
 		rc = fail(st == SCANNER_UNSUPPORTED ? EXIT_UNSUPPORTED : EXIT_USAGE,
 		          "the scanner does not accept --option %s (%s)", bad,
 		          scanner_strerror(st));
+		goto end;
+	}
+	if (st != SCANNER_OK) {
+		rc = report_status(st, 0);
 		goto end;
 	}
 	struct scanner_caps caps;
@@ -512,7 +515,9 @@ int main(int argc, char **argv)
 		                                                   : "duplex feeder");
 		goto end;
 	}
-	rc = run_scan(s, &a);
+	/* Interrupted while the device was opened (that can take seconds): stop
+	 * before a feeder pulls in a sheet. */
+	rc = interrupted ? report_status(SCANNER_CANCELLED, 0) : run_scan(s, &a);
 end:
 	scanner_close(s);
 	scanner_driver_destroy(drv);

@@ -37,6 +37,7 @@ struct scripted {
 	enum scanner_status fault;
 	enum scanner_status start_status; /* returned by every start when not OK */
 	bool bad_frame;
+	unsigned empty_page; /* 1-based: this page ends without a line */
 	bool block_on_fault; /* at the fault, wait for cancel instead */
 	unsigned sources;
 	/* state */
@@ -134,7 +135,7 @@ static enum scanner_status s_read(struct scanner *s, uint8_t *buf, size_t max, s
 		pthread_mutex_unlock(&sc->lock);
 		return SCANNER_CANCELLED;
 	}
-	if (sc->sent == sc->lines)
+	if (sc->sent == sc->lines || sc->started == sc->empty_page)
 		return SCANNER_PAGE_DONE;
 	size_t n = max < 7 ? max : 7; /* small, uneven pieces */
 	if (n > sc->lines - sc->sent)
@@ -446,6 +447,30 @@ static void test_feeder_empty(void **state)
 	assert_int_equal(r.pages_done, 0);
 }
 
+/* A page the pipeline cannot store (here: no lines at all) ends the job, and
+ * no later page is delivered: the owner has pages 1..n without a hole. */
+static void test_no_hole_after_a_lost_page(void **state)
+{
+	(void)state;
+	struct scripted sc;
+	scripted_init(&sc, 6, 80);
+	sc.empty_page = 3;
+	struct scan_options o;
+	feeder_opts(&o);
+	enum scanner_status st;
+	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
+	assert_non_null(job);
+	struct run r;
+	collect(job, &r);
+	scan_job_destroy(job);
+	assert_int_equal(r.status, SCANNER_IO_ERROR);
+	assert_int_equal(r.page_count, 2);
+	assert_int_equal(r.pages_done, 2);
+	for (unsigned i = 0; i < r.page_count; i++)
+		assert_int_equal(r.pages[i]->number, i + 1);
+	run_free(&r);
+}
+
 /* The flatbed scans one page unless asked for more; max_pages caps a batch. */
 static void test_page_limits(void **state)
 {
@@ -646,6 +671,7 @@ int main(void)
 	        cmocka_unit_test(test_jam_keeps_finished_pages),
 	        cmocka_unit_test(test_feeder_empty),
 	        cmocka_unit_test(test_page_limits),
+	        cmocka_unit_test(test_no_hole_after_a_lost_page),
 	        cmocka_unit_test(test_bad_frame_and_refused_settings),
 	        cmocka_unit_test(test_cancel_mid_page),
 	        cmocka_unit_test(test_destroy_with_pending_events),
