@@ -2,10 +2,12 @@
  * scan_job.h - a scan job: drive a scanner on worker threads, turn each page into
  * a JPEG, a thumbnail and its facts, and report through a thread-safe channel.
  *
- * Threads: scan_job_start() starts a reader thread (the only one that touches the
- * scanner until the job ends) and an encoder thread; pages are encoded while the
- * next ones are read. Events reach the owner through scan_job_next_event(), which
- * any single thread may call; scan_job_cancel() may be called from any thread.
+ * Threads: scan_job_start() configures the scanner on the caller's thread, then
+ * starts a reader (the only thread that touches the scanner until the job ends),
+ * an encoder and a finisher; pages are encoded while the next ones are read.
+ * Events reach the owner through scan_job_next_event(), which any single thread
+ * may call; scan_job_cancel() may be called from any thread. scan_job_destroy()
+ * joins the threads: call it after FINISHED was taken, or off a UI thread.
  *
  * Pixels are sensitive: every buffer that held page content is zeroed before it
  * is freed. A page that failed half-way is discarded, never delivered.
@@ -96,7 +98,8 @@ typedef void (*scan_job_notify_fn)(void *userdata);
 
 /* Starts a job on an opened scanner, which the job uses exclusively until
  * scan_job_destroy(). Returns NULL and sets *status when the settings are refused
- * or threads cannot start; the scanner is then untouched. */
+ * or threads cannot start; no page has been started then (settings may have
+ * been applied). */
 struct scan_job *scan_job_start(struct scanner *scanner, const struct scan_options *opts,
                                 scan_job_notify_fn notify, void *userdata,
                                 enum scanner_status *status);
