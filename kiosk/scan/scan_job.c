@@ -133,6 +133,7 @@ struct scan_job {
 	bool unwinding;     /* scan_job_start() failed: no notifications */
 	atomic_bool cancelled;
 	enum scanner_status internal_status; /* a failure of our own (memory) */
+	unsigned lost_page;                  /* the page it cost */
 	unsigned pages_done;
 
 	pthread_t reader, encoder, finisher;
@@ -482,12 +483,14 @@ static void encoding_reset(struct scan_job *job, struct encoding *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Stops the job because of a failure of our own. */
-static void fail_job(struct scan_job *job, enum scanner_status status)
+/* Stops the job because page could not be stored (a failure of our own). */
+static void fail_job(struct scan_job *job, enum scanner_status status, unsigned page)
 {
 	pthread_mutex_lock(&job->lock);
-	if (job->internal_status == SCANNER_OK)
+	if (job->internal_status == SCANNER_OK) {
 		job->internal_status = status;
+		job->lost_page = page;
+	}
 	pthread_mutex_unlock(&job->lock);
 	scan_job_cancel(job);
 }
@@ -576,17 +579,19 @@ static void encode_end(struct scan_job *job, struct encoding *e, const struct it
 	}
 	if (e->lines == 0 || e->lines > MAX_SIDE) {
 		/* Nothing a JPEG can hold: the device misbehaved. */
-		log_warning("page %u: the scanner sent %u lines", e->page, e->lines);
+		unsigned page = e->page;
+		log_warning("page %u: the scanner sent %u lines", page, e->lines);
 		encoding_reset(job, e);
-		fail_job(job, SCANNER_IO_ERROR);
+		fail_job(job, SCANNER_IO_ERROR, page);
 		return;
 	}
 	uint8_t *unused = NULL;
 	size_t size = 0;
 	if (!e->js || e->broken || jpeg_stream_finish(e->js, &unused, &size) < 0) {
-		log_warning("page %u could not be encoded (out of memory)", e->page);
+		unsigned page = e->page;
+		log_warning("page %u could not be encoded (out of memory)", page);
 		encoding_reset(job, e);
-		fail_job(job, SCANNER_NO_MEMORY);
+		fail_job(job, SCANNER_NO_MEMORY, page);
 		return;
 	}
 	uint32_t height = e->frame.height > 0 ? (uint32_t)e->frame.height : e->lines;
@@ -807,12 +812,13 @@ static void *finisher_main(void *arg)
 			return NULL;
 		}
 		bool abandoned = false;
+		unsigned number = it->page;
 		struct scan_page *page = finish_page(job, it, job->sha, &abandoned);
 		item_free(it);
 		pthread_mutex_lock(&job->lock);
-		bool failed = job->internal_status != SCANNER_OK;
+		bool after_lost = job->internal_status != SCANNER_OK && number > job->lost_page;
 		pthread_mutex_unlock(&job->lock);
-		if (page && failed) {
+		if (page && after_lost) {
 			/* After a page was lost, later ones are not delivered either: the
 			 * owner gets pages 1..n without a hole and rescans from n + 1. */
 			scan_page_destroy(page);
@@ -822,7 +828,7 @@ static void *finisher_main(void *arg)
 			if (!abandoned) {
 				log_warning("page could not be finished (out of memory or a JPEG "
 				            "error)");
-				fail_job(job, SCANNER_NO_MEMORY);
+				fail_job(job, SCANNER_NO_MEMORY, number);
 			}
 			continue;
 		}

@@ -250,6 +250,17 @@ static void collect(struct scan_job *job, struct run *r)
 	}
 }
 
+/* Runs a whole job on the scripted scanner and takes its events. */
+static void run_job(struct scripted *sc, const struct scan_options *o, struct run *r)
+{
+	enum scanner_status st;
+	struct scan_job *job = scan_job_start(&sc->base, o, NULL, NULL, &st);
+	assert_non_null(job);
+	assert_int_equal(st, SCANNER_OK);
+	collect(job, r);
+	scan_job_destroy(job);
+}
+
 static void run_free(struct run *r)
 {
 	for (unsigned i = 0; i < r->page_count; i++)
@@ -317,12 +328,8 @@ static void test_keep_and_gray_modes(void **state)
 		struct scan_options o;
 		feeder_opts(&o);
 		o.color = m == 0 ? SCAN_COLOR_KEEP : SCAN_COLOR_GRAY;
-		enum scanner_status st;
-		struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-		assert_non_null(job);
 		struct run r;
-		collect(job, &r);
-		scan_job_destroy(job);
+		run_job(&sc, &o, &r);
 		assert_int_equal(r.status, SCANNER_OK);
 		assert_int_equal(r.page_count, 2);
 		for (unsigned i = 0; i < 2; i++) {
@@ -343,12 +350,8 @@ static void test_unknown_height(void **state)
 	sc.lines = 433;
 	struct scan_options o;
 	feeder_opts(&o);
-	enum scanner_status st;
-	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
 	struct run r;
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_OK);
 	assert_int_equal(r.page_count, 1);
 	check_page(r.pages[0], 200, 433, false);
@@ -364,12 +367,8 @@ static void test_short_page(void **state)
 	sc.lines = 150;
 	struct scan_options o;
 	feeder_opts(&o);
-	enum scanner_status st;
-	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
 	struct run r;
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.page_count, 1);
 	check_page(r.pages[0], 200, 200, false);
 	run_free(&r);
@@ -389,12 +388,8 @@ static void test_jam_keeps_finished_pages(void **state)
 		sc.fault = faults[i];
 		struct scan_options o;
 		feeder_opts(&o);
-		enum scanner_status st;
-		struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-		assert_non_null(job);
 		struct run r;
-		collect(job, &r);
-		scan_job_destroy(job);
+		run_job(&sc, &o, &r);
 		assert_int_equal(r.status, faults[i]);
 		assert_int_equal(r.pages_done, 2);
 		assert_int_equal(r.page_count, 2);
@@ -413,12 +408,8 @@ static void test_feeder_empty(void **state)
 	scripted_init(&sc, 0, 100);
 	struct scan_options o;
 	feeder_opts(&o);
-	enum scanner_status st;
-	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
 	struct run r;
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_FEEDER_EMPTY);
 	assert_int_equal(r.page_count, 0);
 
@@ -426,10 +417,7 @@ static void test_feeder_empty(void **state)
 	sc.fault_page = 3;
 	sc.fault_line = 0;
 	sc.fault = SCANNER_FEEDER_EMPTY;
-	job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_OK);
 	assert_int_equal(r.pages_done, 2);
 	run_free(&r);
@@ -439,10 +427,7 @@ static void test_feeder_empty(void **state)
 	sc.fault_page = 1;
 	sc.fault_line = 0;
 	sc.fault = SCANNER_FEEDER_EMPTY;
-	job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_FEEDER_EMPTY);
 	assert_int_equal(r.pages_done, 0);
 }
@@ -457,12 +442,8 @@ static void test_no_hole_after_a_lost_page(void **state)
 	sc.empty_page = 3;
 	struct scan_options o;
 	feeder_opts(&o);
-	enum scanner_status st;
-	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
 	struct run r;
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_IO_ERROR);
 	assert_int_equal(r.page_count, 2);
 	assert_int_equal(r.pages_done, 2);
@@ -480,12 +461,8 @@ static void test_page_limits(void **state)
 	struct scan_options o;
 	feeder_opts(&o);
 	o.source = SCANNER_SOURCE_FLATBED;
-	enum scanner_status st;
-	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
 	struct run r;
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_OK);
 	assert_int_equal(r.page_count, 1);
 	run_free(&r);
@@ -493,10 +470,7 @@ static void test_page_limits(void **state)
 	scripted_init(&sc, 10, 80);
 	o.source = SCANNER_SOURCE_FEEDER;
 	o.max_pages = 3;
-	job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.page_count, 3);
 	assert_int_equal(sc.started, 3);
 	run_free(&r);
@@ -510,17 +484,14 @@ static void test_bad_frame_and_refused_settings(void **state)
 	sc.bad_frame = true;
 	struct scan_options o;
 	feeder_opts(&o);
-	enum scanner_status st;
-	struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-	assert_non_null(job);
 	struct run r;
-	collect(job, &r);
-	scan_job_destroy(job);
+	run_job(&sc, &o, &r);
 	assert_int_equal(r.status, SCANNER_IO_ERROR);
 	assert_int_equal(r.page_count, 0);
 
 	scripted_init(&sc, 2, 80);
 	o.source = SCANNER_SOURCE_DUPLEX;
+	enum scanner_status st;
 	assert_null(scan_job_start(&sc.base, &o, NULL, NULL, &st));
 	assert_int_equal(st, SCANNER_UNSUPPORTED);
 	o.source = SCANNER_SOURCE_FEEDER;
@@ -598,12 +569,8 @@ static void test_scanner_reusable_after_job(void **state)
 	feeder_opts(&o);
 	o.max_pages = 2;
 	for (int round = 0; round < 2; round++) {
-		enum scanner_status st;
-		struct scan_job *job = scan_job_start(&sc.base, &o, NULL, NULL, &st);
-		assert_non_null(job);
 		struct run r;
-		collect(job, &r);
-		scan_job_destroy(job);
+		run_job(&sc, &o, &r);
 		assert_int_equal(r.status, SCANNER_OK);
 		assert_int_equal(r.page_count, 2);
 		run_free(&r);
