@@ -17,7 +17,6 @@
 
 #include <jerror.h>
 #include <jpeglib.h>
-#include <turbojpeg.h>
 
 #include "log.h"
 #include "secmem.h"
@@ -374,21 +373,38 @@ int jpeg_to_gray(const uint8_t *in, size_t in_size, uint8_t **out, size_t *out_s
 	return rc;
 }
 
+struct probe_job {
+	struct jpeg_decompress_struct d;
+	struct err_mgr err;
+	bool created;
+};
+
+static int probe_run(struct probe_job *p, const uint8_t *in, size_t size)
+{
+	if (setjmp(p->err.jump))
+		return -1;
+	p->d.err = err_init(&p->err);
+	jpeg_create_decompress(&p->d);
+	p->created = true;
+	jpeg_mem_src(&p->d, in, (unsigned long)size);
+	return jpeg_read_header(&p->d, TRUE) == JPEG_HEADER_OK ? 0 : -1;
+}
+
 int jpeg_probe(const uint8_t *in, size_t size, uint32_t *w, uint32_t *h, int *components)
 {
-	tjhandle tj = tjInitDecompress();
-	if (!tj)
+	struct probe_job *p = calloc(1, sizeof(*p));
+	if (!p)
 		return -1;
-	int width, height, subsamp, colorspace;
-	int rc = tjDecompressHeader3(tj, in, (unsigned long)size, &width, &height, &subsamp,
-	                             &colorspace);
-	tjDestroy(tj);
-	if (rc != 0 || width <= 0 || height <= 0)
-		return -1;
-	*w = (uint32_t)width;
-	*h = (uint32_t)height;
-	*components = colorspace == TJCS_GRAY ? 1 : 3;
-	return 0;
+	int rc = probe_run(p, in, size);
+	if (rc == 0) {
+		*w = p->d.image_width;
+		*h = p->d.image_height;
+		*components = p->d.num_components;
+	}
+	if (p->created)
+		jpeg_destroy_decompress(&p->d);
+	free(p);
+	return rc;
 }
 
 /* A source manager over jpeg_source_fn pieces. */

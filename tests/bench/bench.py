@@ -91,25 +91,21 @@ def main():
                 our = f"{ours} --mode {mode.lower()} --option 'test-picture={picture}'"
                 si = (f"scanimage -d test:0 --mode {mode} -x 210 -y 297 --resolution 300 "
                       f"--test-picture '{picture}'")
-                measure(f"{m}-1-scankiosk", 1, f"{our} --source flatbed --pages 1 --out {{d}}",
-                        out, args.runs, results)
-                measure(f"{m}-1-scanimage", 1,
-                        f"{si} --source Flatbed --format=jpeg -o {{d}}/p.jpg",
-                        out, args.runs, results)
-                measure(f"{m}-1-scanimage|cjpeg", 1,
-                        f"{si} --source Flatbed --format=pnm | cjpeg -quality 75 >{{d}}/p.jpg",
-                        out, args.runs, results)
-                measure(f"{m}-10-scankiosk", 10, f"{our} --source adf --pages 0 --out {{d}}",
-                        out, args.runs, results)
-                measure(f"{m}-10-scanimage", 10,
-                        f"{si} {adf} --format=jpeg --batch={{d}}/p%d.jpg",
-                        out, args.runs, results)
-                # The feeder's state lives in one sane_open(), so scanimage writes
-                # the batch as PNM files and cjpeg encodes each.
-                measure(f"{m}-10-scanimage|cjpeg", 10,
-                        f"{si} {adf} --format=pnm --batch={{d}}/p%d.pnm && for f in {{d}}/p*.pnm; "
-                        "do cjpeg -quality 75 $f >${f%.pnm}.jpg && rm $f; done",
-                        out, args.runs, results)
+                # The feeder's state lives in one sane_open(), so for the batch
+                # scanimage writes PNM files and cjpeg encodes each.
+                cases = (
+                    ("1-scankiosk", 1, f"{our} --source flatbed --pages 1 --out {{d}}"),
+                    ("1-scanimage", 1, f"{si} --source Flatbed --format=jpeg -o {{d}}/p.jpg"),
+                    ("1-scanimage|cjpeg", 1,
+                     f"{si} --source Flatbed --format=pnm | cjpeg -quality 75 >{{d}}/p.jpg"),
+                    ("10-scankiosk", 10, f"{our} --source adf --pages 0 --out {{d}}"),
+                    ("10-scanimage", 10, f"{si} {adf} --format=jpeg --batch={{d}}/p%d.jpg"),
+                    ("10-scanimage|cjpeg", 10,
+                     f"{si} {adf} --format=pnm --batch={{d}}/p%d.pnm && for f in {{d}}/p*.pnm; "
+                     "do cjpeg -quality 75 $f >${f%.pnm}.jpg && rm $f; done"),
+                )
+                for name, pages, cmd in cases:
+                    measure(f"{m}-{name}", pages, cmd, out, args.runs, results)
 
         # The delay from a page's last scanned line to its finished JPEG (with
         # thumbnail, hash and colour decision), the backend slowed to a real
