@@ -9,6 +9,7 @@
 #include "jpeg.h"
 
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,37 @@
 /* No page of a kiosk comes near this; a larger output means a bug. */
 #define JPEG_MAX_OUTPUT (256u << 20)
 #define ROWS_PER_CALL   64
+
+/*
+ * libjpeg's own work memory (row buffers, the whole page's coefficients while a
+ * page is turned grey) holds page content too. libjpeg-turbo's memory manager
+ * frees it through jpeg_free_small() and jpeg_free_large() of its system layer,
+ * called through the PLT: programs that link this library export these two
+ * zeroing versions (see meson.build), and the library's calls reach them.
+ */
+static atomic_size_t zeroed_bytes;
+
+void jpeg_free_small(j_common_ptr cinfo, void *object, size_t size);
+void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size);
+
+void jpeg_free_small(j_common_ptr cinfo, void *object, size_t size)
+{
+	(void)cinfo;
+	secmem_free(object, size);
+	atomic_fetch_add_explicit(&zeroed_bytes, size, memory_order_relaxed);
+}
+
+void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size)
+{
+	(void)cinfo;
+	secmem_free(object, size);
+	atomic_fetch_add_explicit(&zeroed_bytes, size, memory_order_relaxed);
+}
+
+size_t jpeg_work_memory_zeroed(void)
+{
+	return atomic_load(&zeroed_bytes);
+}
 
 struct err_mgr {
 	struct jpeg_error_mgr pub;

@@ -82,6 +82,10 @@ __attribute__((warn_unused_result)) int jpeg_thumbnail_from(jpeg_source_fn sourc
                                                             uint32_t min_side, uint8_t **rgb,
                                                             uint32_t *w, uint32_t *h);
 
+/* Bytes of libjpeg's own work memory zeroed when freed so far (for tests: it
+ * shows the zeroing memory release is the one libjpeg uses). */
+size_t jpeg_work_memory_zeroed(void);
+
 /* Reads a JPEG's size and number of components. Returns 0 or -1. */
 __attribute__((warn_unused_result)) int jpeg_probe(const uint8_t *in, size_t size, uint32_t *w,
                                                    uint32_t *h, int *components);
