@@ -23,16 +23,16 @@ struct sha256 *sha256_create(void)
 	return ctx;
 }
 
-void sha256_update(struct sha256 *ctx, const void *data, size_t len)
+bool sha256_update(struct sha256 *ctx, const void *data, size_t len)
 {
-	EVP_DigestUpdate(ctx->md, data, len);
+	return EVP_DigestUpdate(ctx->md, data, len) == 1;
 }
 
-void sha256_final(struct sha256 *ctx, uint8_t out[SHA256_BYTES])
+bool sha256_final(struct sha256 *ctx, uint8_t out[SHA256_BYTES])
 {
 	unsigned int len = SHA256_BYTES;
-	EVP_DigestFinal_ex(ctx->md, out, &len);
-	EVP_DigestInit_ex(ctx->md, EVP_sha256(), NULL);
+	bool ok = EVP_DigestFinal_ex(ctx->md, out, &len) == 1 && len == SHA256_BYTES;
+	return EVP_DigestInit_ex(ctx->md, EVP_sha256(), NULL) == 1 && ok;
 }
 
 void sha256_destroy(struct sha256 *ctx)

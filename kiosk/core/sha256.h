@@ -19,9 +19,13 @@ struct sha256;
 
 /* Returns NULL when out of memory. */
 struct sha256 *sha256_create(void);
-void sha256_update(struct sha256 *ctx, const void *data, size_t len);
-/* Writes the digest and resets the context for reuse. */
-void sha256_final(struct sha256 *ctx, uint8_t out[SHA256_BYTES]);
+/* Returns false when the library fails; the digest is then unusable. */
+__attribute__((warn_unused_result)) bool sha256_update(struct sha256 *ctx, const void *data,
+                                                       size_t len);
+/* Writes the digest and resets the context for reuse. Returns false when the
+ * library fails (the context is reset all the same). */
+__attribute__((warn_unused_result)) bool sha256_final(struct sha256 *ctx,
+                                                      uint8_t out[SHA256_BYTES]);
 void sha256_destroy(struct sha256 *ctx);
 
 /* One-shot. Returns false when the library fails (out of memory). */

@@ -656,6 +656,7 @@ struct pipe_reader {
 	struct page_pipe *pipe;
 	struct jpeg_chunk *taken, *last;
 	struct sha256 *sha;
+	bool hash_failed;
 };
 
 /* jpeg_source_fn: the next chunk of the page, waiting for the encoder. */
@@ -680,7 +681,8 @@ static bool take_chunk_from_pipe(void *userdata, const uint8_t **data, size_t *l
 	else
 		r->taken = c;
 	r->last = c;
-	sha256_update(r->sha, c->data, c->len);
+	if (!sha256_update(r->sha, c->data, c->len))
+		r->hash_failed = true;
 	*data = c->data;
 	*len = c->len;
 	return true;
@@ -745,7 +747,8 @@ static struct scan_page *finish_page(struct scan_job *job, struct item *it, stru
 	jpeg = assemble(r.taken, jpeg_size);
 	if (!jpeg)
 		goto fail;
-	sha256_final(sha, page->facts.sha256);
+	if (!sha256_final(sha, page->facts.sha256) || r.hash_failed)
+		goto fail;
 	if (pipe->want_gray) {
 		uint8_t *gray = NULL;
 		size_t gray_size = 0;
@@ -778,7 +781,8 @@ fail:
 	scan_page_destroy(page);
 	page = NULL;
 	uint8_t discard[SHA256_BYTES];
-	sha256_final(sha, discard); /* resets it for the next page */
+	if (!sha256_final(sha, discard)) /* resets it for the next page */
+		log_warning("SHA-256 context could not be reset");
 out:
 	secmem_free(jpeg, jpeg_size);
 	for (struct jpeg_chunk *c = r.taken; c;) {
