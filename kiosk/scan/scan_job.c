@@ -547,24 +547,26 @@ static void encode_begin(struct scan_job *job, struct encoding *e, const struct 
 		e->broken = true;
 }
 
-static void encode_lines(struct encoding *e, const struct item *it)
+static void encode_lines(struct scan_job *job, struct encoding *e, const struct item *it)
 {
 	if (!e->active || e->broken)
 		return;
 	size_t stride = e->frame.stride;
-	e->lines += (uint32_t)it->lines;
-	if (e->js) {
-		if (jpeg_stream_write(e->js, it->buf, it->lines, stride) < 0)
-			e->broken = true;
-		return;
-	}
 	size_t bytes = it->lines * stride;
-	if (secmem_grow(&e->raw, &e->raw_cap, e->raw_len + bytes, MAX_RAW_PAGE) < 0) {
-		e->broken = true;
+	e->lines += (uint32_t)it->lines;
+	if (e->js ? jpeg_stream_write(e->js, it->buf, it->lines, stride) == 0
+	          : secmem_grow(&e->raw, &e->raw_cap, e->raw_len + bytes, MAX_RAW_PAGE) == 0) {
+		if (!e->js) {
+			memcpy(e->raw + e->raw_len, it->buf, bytes);
+			e->raw_len += bytes;
+		}
 		return;
 	}
-	memcpy(e->raw + e->raw_len, it->buf, bytes);
-	e->raw_len += bytes;
+	/* Stop the scanner now rather than read the rest of a page that is lost;
+	 * the page's end then only tidies up. */
+	e->broken = true;
+	log_warning("page %u could not be encoded (out of memory)", e->page);
+	fail_job(job, SCANNER_NO_MEMORY, e->page);
 }
 
 /* Completes the page's JPEG and closes its pipe with the page's facts. */
@@ -589,7 +591,8 @@ static void encode_end(struct scan_job *job, struct encoding *e, const struct it
 	size_t size = 0;
 	if (!e->js || e->broken || jpeg_stream_finish(e->js, &unused, &size) < 0) {
 		unsigned page = e->page;
-		log_warning("page %u could not be encoded (out of memory)", page);
+		if (!e->broken) /* else said when it broke */
+			log_warning("page %u could not be encoded (out of memory)", page);
 		encoding_reset(job, e);
 		fail_job(job, SCANNER_NO_MEMORY, page);
 		return;
@@ -628,7 +631,7 @@ static void *encoder_main(void *arg)
 			item_free(it);
 			break;
 		case ITEM_LINES:
-			encode_lines(&e, it);
+			encode_lines(job, &e, it);
 			return_chunk(job, it);
 			break;
 		case ITEM_PAGE_END:
