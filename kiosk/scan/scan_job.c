@@ -1,11 +1,11 @@
 /*
  * scan_job.c - three threads per job, joined by queues under one mutex:
  *
- *   reader    owns the scanner: starts pages, reads lines into pool chunks and
- *             measures colour and blankness on them
+ *   reader    owns the scanner: starts pages, reads lines into pool chunks,
+ *             measures colour and blankness and builds the thumbnail on them
  *   encoder   feeds each chunk to the JPEG encoder
- *   finisher  grey conversion, thumbnail and hash of a finished page, then
- *             hands it to the owner as a PAGE_READY event
+ *   finisher  hash and grey conversion of a finished page, then hands it to
+ *             the owner as a PAGE_READY event
  *
  * So page N is finished while page N+1 is encoded and page N+2 read, and a
  * feeder batch keeps both cores busy. The pool bounds the memory between reader
@@ -26,6 +26,7 @@
 #include "page_analysis.h"
 #include "secmem.h"
 #include "sha256.h"
+#include "thumbnail.h"
 
 #define CHUNK_BYTES      (256u << 10)
 #define POOL_CHUNKS      24
@@ -44,6 +45,19 @@ enum item_kind {
 	ITEM_LAST
 };
 
+/* A finished thumbnail on its way to the finisher. */
+struct thumb_pixels {
+	uint8_t *rgb; /* w x h RGB, NULL when it could not be made */
+	uint32_t w, h;
+};
+
+static void thumb_pixels_free(struct thumb_pixels *t)
+{
+	if (t->rgb)
+		secmem_free(t->rgb, (size_t)t->w * t->h * 3);
+	*t = (struct thumb_pixels){0};
+}
+
 struct item {
 	struct item *next;
 	enum item_kind kind;
@@ -57,14 +71,15 @@ struct item {
 	/* PAGE_END */
 	uint64_t last_line_ns;
 	struct page_verdict verdict;
+	struct thumb_pixels thumb;
 	/* PAGE_STREAM */
 	struct page_pipe *pipe;
 };
 
 /*
  * A page's JPEG on its way from the encoder to the finisher, chunk by chunk
- * while it is encoded: the finisher decodes the thumbnail and hashes as the
- * chunks come, so a page is ready moments after its last line. Guarded by the
+ * while it is encoded: the finisher hashes the chunks as they come, so a page
+ * is ready moments after its last line. Guarded by the
  * job's lock. The encoder closes it; the finisher frees it once closed.
  */
 struct page_pipe {
@@ -77,6 +92,7 @@ struct page_pipe {
 	uint32_t height;
 	uint64_t last_line_ns;
 	struct page_verdict verdict;
+	struct thumb_pixels thumb;
 	bool want_gray;
 };
 
@@ -360,7 +376,7 @@ static bool frame_valid(const struct scanner_frame *f)
  * busiest thread). Returns PAGE_DONE or why not. */
 static enum scanner_status read_page(struct scan_job *job, unsigned page,
                                      const struct scanner_frame *frame,
-                                     struct page_analysis *analysis)
+                                     struct page_analysis *analysis, struct thumbnail *thumb)
 {
 	uint32_t done = 0;
 	enum scanner_status st = SCANNER_OK;
@@ -384,6 +400,7 @@ static enum scanner_status read_page(struct scan_job *job, unsigned page,
 			continue;
 		}
 		page_analysis_add(analysis, chunk->buf, filled, frame->stride);
+		thumbnail_add(thumb, chunk->buf, filled, frame->stride);
 		chunk->lines = filled;
 		chunk->page = page;
 		done += (uint32_t)filled;
@@ -438,9 +455,14 @@ static void *reader_main(void *arg)
 
 		struct page_analysis analysis;
 		page_analysis_init(&analysis, frame.width, frame.channels);
-		st = read_page(job, page, &frame, &analysis);
+		struct thumbnail thumb;
+		if (thumbnail_init(&thumb, frame.width, frame.height, frame.channels,
+		                   job->opts.thumb_min) < 0)
+			thumb.failed = true; /* the finisher reports the page lost */
+		st = read_page(job, page, &frame, &analysis, &thumb);
 		if (st != SCANNER_PAGE_DONE) {
 			page_analysis_finish(&analysis);
+			thumbnail_finish(&thumb);
 			send_item(job, &job->to_encoder, item_new(ITEM_PAGE_ABORT, page));
 			page--;
 			/* No paper at the start of a feeder page ends the batch. */
@@ -452,6 +474,9 @@ static void *reader_main(void *arg)
 		end_page->last_line_ns = now_ns();
 		page_analysis_verdict(&analysis, &end_page->verdict);
 		page_analysis_finish(&analysis);
+		if (thumbnail_take(&thumb, &end_page->thumb.rgb, &end_page->thumb.w,
+		                   &end_page->thumb.h) < 0)
+			end_page->thumb = (struct thumb_pixels){0};
 		send_item(job, &job->to_encoder, end_page);
 		if (flatbed)
 			scanner_end_document(job->scanner);
@@ -570,7 +595,7 @@ static void encode_lines(struct scan_job *job, struct encoding *e, const struct 
 }
 
 /* Completes the page's JPEG and closes its pipe with the page's facts. */
-static void encode_end(struct scan_job *job, struct encoding *e, const struct item *end)
+static void encode_end(struct scan_job *job, struct encoding *e, struct item *end)
 {
 	if (!e->active)
 		return;
@@ -608,6 +633,8 @@ static void encode_end(struct scan_job *job, struct encoding *e, const struct it
 	pipe->height = height;
 	pipe->last_line_ns = end->last_line_ns;
 	pipe->verdict = end->verdict;
+	pipe->thumb = end->thumb;
+	end->thumb = (struct thumb_pixels){0};
 	pipe->want_gray = e->frame.channels == 3 &&
 	                  (job->opts.color == SCAN_COLOR_GRAY ||
 	                   (job->opts.color == SCAN_COLOR_AUTO && !end->verdict.is_color));
@@ -636,6 +663,7 @@ static void *encoder_main(void *arg)
 			break;
 		case ITEM_PAGE_END:
 			encode_end(job, &e, it);
+			thumb_pixels_free(&it->thumb); /* when the page was not stored */
 			item_free(it);
 			break;
 		case ITEM_PAGE_ABORT:
@@ -713,17 +741,8 @@ static uint8_t *assemble(struct jpeg_chunk *chunks, size_t size)
 	return out;
 }
 
-/* A colour thumbnail of a page stored grey: the luma of each pixel. */
-static void gray_thumbnail(uint8_t *rgb, size_t pixels)
-{
-	for (size_t i = 0; i < pixels; i++, rgb += 3) {
-		uint8_t y = (uint8_t)((77 * rgb[0] + 150 * rgb[1] + 29 * rgb[2] + 128) >> 8);
-		rgb[0] = rgb[1] = rgb[2] = y;
-	}
-}
-
-/* Thumbnail and hash while the page is encoded, then grey conversion when the
- * page has no colour. Returns the page, or NULL (*abandoned when the encoder
+/* Hash while the page is encoded, then grey conversion when the page has no
+ * colour. Returns the page, or NULL (*abandoned when the encoder
  * gave the page up, which is not a failure of the finisher). */
 static struct scan_page *finish_page(struct scan_job *job, struct item *it, struct sha256 *sha,
                                      bool *abandoned)
@@ -731,13 +750,7 @@ static struct scan_page *finish_page(struct scan_job *job, struct item *it, stru
 	struct page_pipe *pipe = it->pipe;
 	struct pipe_reader r = {.job = job, .pipe = pipe, .sha = sha};
 	struct scan_page *page = calloc(1, sizeof(*page));
-	int thumb_rc = -1;
-	if (page)
-		thumb_rc =
-		        jpeg_thumbnail_from(take_chunk_from_pipe, &r, job->opts.thumb_min,
-		                            &page->thumb, &page->thumb_width, &page->thumb_height);
-	/* Take the rest (the decoder may stop before the last bytes) and wait for
-	 * the encoder's verdict. */
+	/* Take every chunk, and so wait for the encoder's verdict. */
 	const uint8_t *data;
 	size_t len;
 	while (take_chunk_from_pipe(&r, &data, &len))
@@ -745,8 +758,12 @@ static struct scan_page *finish_page(struct scan_job *job, struct item *it, stru
 	*abandoned = pipe->failed;
 	uint8_t *jpeg = NULL;
 	size_t jpeg_size = pipe->jpeg_size;
-	if (!page || thumb_rc < 0 || pipe->failed)
+	if (!page || !pipe->thumb.rgb || pipe->failed)
 		goto fail;
+	page->thumb = pipe->thumb.rgb;
+	page->thumb_width = pipe->thumb.w;
+	page->thumb_height = pipe->thumb.h;
+	pipe->thumb = (struct thumb_pixels){0};
 	jpeg = assemble(r.taken, jpeg_size);
 	if (!jpeg)
 		goto fail;
@@ -763,7 +780,7 @@ static struct scan_page *finish_page(struct scan_job *job, struct item *it, stru
 		secmem_free(jpeg, jpeg_size);
 		jpeg = gray;
 		jpeg_size = gray_size;
-		gray_thumbnail(page->thumb, (size_t)page->thumb_width * page->thumb_height);
+		thumbnail_to_gray(page->thumb, (size_t)page->thumb_width * page->thumb_height);
 	}
 	page->number = it->page;
 	page->facts.width = it->frame.width;
@@ -793,6 +810,7 @@ out:
 		jpeg_chunk_free(c);
 		c = next;
 	}
+	thumb_pixels_free(&pipe->thumb);
 	pthread_cond_destroy(&pipe->cond);
 	free(pipe);
 	it->pipe = NULL;

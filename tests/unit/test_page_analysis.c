@@ -19,6 +19,7 @@
 #include "jpeg.h"
 #include "page_analysis.h"
 #include "secmem.h"
+#include "thumbnail.h"
 
 struct image {
 	uint8_t *px;
@@ -302,6 +303,92 @@ static void test_thumbnail_uses_dct_scaling(void **state)
 	free(img.px);
 }
 
+/* The thumbnail built from the lines shows what a 1/8 scaled decode of the
+ * page's JPEG shows: the same size, and pixels that differ by the JPEG's loss
+ * only. */
+static void test_line_thumbnail_matches_scaled_decode(void **state)
+{
+	(void)state;
+	struct image img;
+	load_png("s05_certificate.png", 3, &img);
+	size_t size;
+	uint8_t *jpg = encode(&img, 75, &size);
+	uint8_t *dec, *box;
+	uint32_t dw, dh, bw, bh;
+	assert_int_equal(jpeg_thumbnail(jpg, size, 256, &dec, &dw, &dh), 0);
+
+	struct thumbnail t;
+	assert_int_equal(thumbnail_init(&t, img.w, (int32_t)img.h, 3, 256), 0);
+	size_t stride = (size_t)img.w * 3;
+	for (uint32_t y = 0; y < img.h; y += 101) {
+		uint32_t n = img.h - y < 101 ? img.h - y : 101;
+		thumbnail_add(&t, img.px + (size_t)y * stride, n, stride);
+	}
+	assert_int_equal(thumbnail_take(&t, &box, &bw, &bh), 0);
+	assert_int_equal(bw, dw);
+	assert_int_equal(bh, dh);
+	uint64_t diff = 0;
+	for (size_t i = 0; i < (size_t)bw * bh * 3; i++)
+		diff += (uint64_t)abs((int)box[i] - (int)dec[i]);
+	double mean = (double)diff / ((double)bw * bh * 3);
+	print_message("mean difference to the scaled decode: %.2f\n", mean);
+	assert_true(mean < 3.0);
+	secmem_free(dec, (size_t)dw * dh * 3);
+	secmem_free(box, (size_t)bw * bh * 3);
+	secmem_free(jpg, size);
+	free(img.px);
+}
+
+/* Exact means on a small grey frame of unknown height whose sides are not
+ * multiples of the factor; and a page smaller than min_side stays whole. */
+static void test_line_thumbnail_edges(void **state)
+{
+	(void)state;
+	enum { W = 21, H = 13 };
+	uint8_t px[W * H];
+	for (int i = 0; i < W * H; i++)
+		px[i] = (uint8_t)(i * 7);
+	struct thumbnail t;
+	/* 21 / 8 >= 2: factor 8, 3 x 2 blocks, the last ones partial. */
+	assert_int_equal(thumbnail_init(&t, W, -1, 1, 2), 0);
+	for (int y = 0; y < H; y++)
+		thumbnail_add(&t, px + y * W, 1, W);
+	uint8_t *rgb;
+	uint32_t w, h;
+	assert_int_equal(thumbnail_take(&t, &rgb, &w, &h), 0);
+	assert_int_equal(w, 3);
+	assert_int_equal(h, 2);
+	for (uint32_t by = 0; by < h; by++) {
+		for (uint32_t bx = 0; bx < w; bx++) {
+			unsigned sum = 0, n = 0;
+			for (uint32_t y = by * 8; y < by * 8 + 8 && y < H; y++)
+				for (uint32_t x = bx * 8; x < bx * 8 + 8 && x < W; x++, n++)
+					sum += px[y * W + x];
+			const uint8_t *p = rgb + ((size_t)by * w + bx) * 3;
+			assert_int_equal(p[0], (sum + n / 2) / n);
+			assert_int_equal(p[1], p[0]);
+			assert_int_equal(p[2], p[0]);
+		}
+	}
+	secmem_free(rgb, (size_t)w * h * 3);
+
+	assert_int_equal(thumbnail_init(&t, W, H, 1, 256), 0);
+	assert_int_equal(t.factor, 1);
+	thumbnail_add(&t, px, H, W);
+	assert_int_equal(thumbnail_take(&t, &rgb, &w, &h), 0);
+	assert_int_equal(w, W);
+	assert_int_equal(h, H);
+	assert_int_equal(rgb[3 * 5], px[5]);
+	secmem_free(rgb, (size_t)w * h * 3);
+
+	/* No lines, or an unusable frame: no thumbnail, nothing leaked. */
+	assert_int_equal(thumbnail_init(&t, W, H, 1, 8), 0);
+	assert_int_equal(thumbnail_take(&t, &rgb, &w, &h), -1);
+	assert_int_equal(thumbnail_init(&t, W, H, 2, 8), -1);
+	assert_int_equal(thumbnail_init(&t, 0, H, 1, 8), -1);
+	thumbnail_finish(&t);
+}
+
 struct collected {
 	uint8_t *data;
 	size_t len, cap;
@@ -426,6 +513,8 @@ int main(void)
 	        cmocka_unit_test(test_dark_margin_is_ignored),
 	        cmocka_unit_test(test_gray_conversion_is_lossless),
 	        cmocka_unit_test(test_thumbnail_uses_dct_scaling),
+	        cmocka_unit_test(test_line_thumbnail_matches_scaled_decode),
+	        cmocka_unit_test(test_line_thumbnail_edges),
 	        cmocka_unit_test(test_short_page_is_padded_white),
 	        cmocka_unit_test(test_chunked_stream_and_pieces),
 	};
