@@ -22,6 +22,15 @@ libpng-dev
 libssl-dev
 libcjson-dev
 libcmocka-dev
+libsodium-dev
+libinih-dev
+libcurl4-openssl-dev
+libsystemd-dev
+fiu-utils
+libfiu-dev
+nginx-light
+openssl
+curl
 python3
 time
 "
