@@ -93,7 +93,7 @@ struct spool_entry {
 	char id[CONTAINER_ID_HEX];
 	enum spool_state state;
 	uint64_t bytes;      /* file size */
-	int64_t created;     /* from the clear header; the file's mtime when unreadable */
+	int64_t created;     /* commit time, unix seconds, from the id (no file is opened) */
 	uint32_t attempts;   /* upload attempts so far */
 	int64_t next_due;    /* unix seconds; 0 = due now */
 	char last_error[32]; /* outcome class of the last attempt, "" if none */
@@ -107,7 +107,8 @@ spool_list(struct spool *spool, enum spool_state state, struct spool_entry **out
 __attribute__((warn_unused_result)) enum spool_status spool_claim(struct spool *spool,
                                                                   const char *id, int *fd);
 
-/* Delivered: removes sending/ID and its state, fsyncs. */
+/* Delivered: removes sending/ID and its state. Not synced: should a power cut
+ * undo the removal, the file is sent again and the intake replays its receipt. */
 __attribute__((warn_unused_result)) enum spool_status spool_done(struct spool *spool,
                                                                  const char *id);
 

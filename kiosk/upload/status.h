@@ -1,0 +1,56 @@
+/*
+ * status.h - what the uploader tells the world about the queue: a JSON status
+ * file for the maintenance menu and a Prometheus textfile for node_exporter.
+ *
+ * Both are written atomically (temporary file in the same directory, fsync,
+ * rename, fsync of the directory), mode 0640, so a reader never sees half a
+ * file. Neither holds anything but ids, counts, times and outcome classes.
+ */
+#ifndef SCANKIOSK_UPLOAD_STATUS_H
+#define SCANKIOSK_UPLOAD_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outcome.h"
+#include "spool.h"
+
+/* Listed per state in the status file at most; the counts are always complete. */
+#define STATUS_MAX_ITEMS 100
+
+/* The uploader's own counters and times (unix seconds; 0 = never). */
+struct upload_stats {
+	uint64_t outcomes[UPLOAD_OUTCOME_LAST]; /* attempts by outcome since start */
+	int64_t started;
+	int64_t last_success;
+	int64_t last_attempt;
+	int64_t last_error_time;
+	enum upload_outcome last_outcome; /* UPLOAD_OUTCOME_LAST before the first attempt */
+	enum upload_outcome last_error;   /* last outcome other than delivered, or _LAST */
+	int64_t next_attempt;             /* when the next attempt is due, 0 = none queued */
+	const char *activity;             /* "idle", "sending", "waiting", "stopped" */
+};
+
+/* Everything one write needs: the spool's counts and the first entries. */
+struct status_snapshot {
+	int64_t now;
+	struct spool_stats spool;
+	const struct spool_entry *queued; /* new/, sorted by id */
+	size_t queued_count;
+	const struct spool_entry *failed; /* failed/, sorted by id */
+	size_t failed_count;
+	const struct upload_stats *stats;
+};
+
+/* Writes the status file at path. Returns false (logged) on failure. */
+bool status_write(const char *path, const struct status_snapshot *snap);
+
+/* Writes the Prometheus textfile at path. Returns false (logged) on failure. */
+bool status_write_metrics(const char *path, const struct status_snapshot *snap);
+
+/* The last_success time a previous run wrote to the status file at path, or
+ * 0 when there is none (so the metric survives a restart). */
+int64_t status_read_last_success(const char *path);
+
+#endif
