@@ -588,11 +588,18 @@ int uploader_run(const struct config *cfg, bool once)
 	if (!u.client || !setup_fds(&u))
 		goto out;
 	rc = UPLOADER_EXIT_SPOOL;
+	/* Recovery quarantines unreadable headers; that counts as "moved" for
+	 * --once's exit code like a quarantine while sending. */
+	struct spool_stats before, after;
+	bool counted = spool_stats(u.spool, &before) == SPOOL_OK;
 	st = spool_recover(u.spool);
 	if (st != SPOOL_OK) {
 		log_error("spool recovery failed: %s", spool_strerror(st));
 		goto out;
 	}
+	if (counted && spool_stats(u.spool, &after) == SPOOL_OK &&
+	    after.count[SPOOL_STATE_QUARANTINE] > before.count[SPOOL_STATE_QUARANTINE])
+		u.moved = true;
 
 	u.stats.started = wall_now();
 	if (cfg->status_file)
