@@ -17,10 +17,15 @@ status=0
 setup() {
     dir=$1
     shift
+    mkdir -p "$dir"
     if [ -f "$dir/build.ninja" ]; then
-        meson setup --reconfigure "$dir" "$@" >/dev/null
-    else
-        meson setup "$dir" "$@" >/dev/null
+        set -- --reconfigure "$@"
+    fi
+    # Quiet when it works; the whole output when it does not.
+    if ! meson setup "$@" "$dir" >"$dir/setup.log" 2>&1; then
+        cat "$dir/setup.log"
+        echo "run.sh: meson setup $dir failed"
+        exit 1
     fi
 }
 
