@@ -58,10 +58,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(LOG_LEVEL_WARNING);
-	int count = atoi(argv[3]);
+	char *end;
+	long count_arg = strtol(argv[3], &end, 10);
 	size_t npages = (size_t)(argc - 4);
-	if (count < 1 || npages > CONTAINER_MAX_PAGES)
+	if (*end || count_arg < 1 || count_arg > 100000 || npages > CONTAINER_MAX_PAGES) {
+		fputs("bench_commit: COUNT is 1..100000, at most 200 pages\n", stderr);
 		return 2;
+	}
+	int count = (int)count_arg;
 	uint8_t pk[CONTAINER_KEY_BYTES];
 	if (container_load_key(argv[2], pk) != CONTAINER_OK) {
 		fprintf(stderr, "bench_commit: cannot load %s\n", argv[2]);
