@@ -182,21 +182,28 @@ static int compare_ids(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* A directory of the spool as a stream, on a fresh open file description so
+ * readdir() offsets are not shared. NULL (logged, errno kept) on failure. */
+static DIR *open_dir_stream(struct spool *spool, int index)
+{
+	int fd = openat(spool->fds[index], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		int err = errno;
+		log_error_errno("spool: cannot read %s/", dir_names[index]);
+		if (fd >= 0)
+			close(fd);
+		errno = err;
+	}
+	return dir;
+}
+
 static enum spool_status list_ids(struct spool *spool, int index, struct id_list *out)
 {
 	memset(out, 0, sizeof(*out));
-	/* A fresh open file description: readdir() offsets are not shared. */
-	int fd = openat(spool->fds[index], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		log_error_errno("spool: cannot open %s/", dir_names[index]);
+	DIR *dir = open_dir_stream(spool, index);
+	if (!dir)
 		return errno_status(errno);
-	}
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		log_error_errno("spool: cannot read %s/", dir_names[index]);
-		close(fd);
-		return errno_status(errno);
-	}
 	enum spool_status st = SPOOL_OK;
 	for (;;) {
 		errno = 0;
@@ -766,14 +773,9 @@ static const char *header_class(enum container_status st)
  * its file locked. Foreign names are removed too: nothing else lives here. */
 static enum spool_status recover_tmp(struct spool *spool)
 {
-	int dfd = openat(spool->fds[DIR_TMP], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!dir) {
-		log_error_errno("spool: cannot read tmp/");
-		if (dfd >= 0)
-			close(dfd);
+	DIR *dir = open_dir_stream(spool, DIR_TMP);
+	if (!dir)
 		return SPOOL_IO;
-	}
 	struct dirent *de;
 	size_t removed = 0;
 	while ((de = readdir(dir))) {
@@ -851,14 +853,9 @@ enum spool_status spool_recover(struct spool *spool)
 	free(ids.ids);
 
 	/* State files without a submission, and temporary state files. */
-	int dfd = openat(spool->fds[DIR_STATE], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!dir) {
-		log_error_errno("spool: cannot read state/");
-		if (dfd >= 0)
-			close(dfd);
+	DIR *dir = open_dir_stream(spool, DIR_STATE);
+	if (!dir)
 		return SPOOL_IO;
-	}
 	struct dirent *de;
 	size_t removed = 0;
 	while ((de = readdir(dir))) {
