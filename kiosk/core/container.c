@@ -18,6 +18,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,15 @@ void container_new_id(char id[CONTAINER_ID_HEX])
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	/* Two commits in one millisecond would sort by their random bytes: each
+	 * id of this process takes a later millisecond than the one before, so
+	 * ids sort in commit order (and the uploader sends in that order). */
+	static atomic_uint_fast64_t last_ms;
+	uint64_t prev = atomic_load(&last_ms);
+	do {
+		if (ms <= prev)
+			ms = prev + 1;
+	} while (!atomic_compare_exchange_weak(&last_ms, &prev, ms));
 	for (int i = 0; i < 6; i++)
 		raw[i] = (uint8_t)(ms >> (8 * (5 - i)));
 	randombytes_buf(raw + 6, sizeof(raw) - 6);
