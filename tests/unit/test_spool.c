@@ -582,7 +582,10 @@ static void test_recover(void **state)
 	path_of(f, path, "new", good.id);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "\x01", 1, 300), 1);
+	uint8_t byte;
+	assert_int_equal(pread(fd, &byte, 1, 300), 1);
+	byte ^= 0x01; /* a flip, whatever the byte was */
+	assert_int_equal(pwrite(fd, &byte, 1, 300), 1);
 	close(fd);
 	assert_int_equal(spool_claim(f->spool, good.id, &fd), SPOOL_OK);
 	struct container_reader *rd = NULL;
