@@ -33,6 +33,14 @@ openssl
 curl
 python3
 time
+libsdl2-dev
+libsdl2-ttf-dev
+libfribidi-dev
+libqrencode-dev
+fonts-noto-core
+gettext
+xvfb
+xauth
 "
 
 missing=""
