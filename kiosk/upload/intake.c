@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "prefetch.h"
 #include "retry.h"
-#include "sha256.h"
 
 #ifndef SCANKIOSK_VERSION
 #define SCANKIOSK_VERSION "0"
@@ -33,20 +33,19 @@ struct intake_client {
 	char retry_after[RETRY_AFTER_KEEP];
 	bool retry_after_seen;
 	bool fresh; /* the last attempt broke off: do not reuse its connection */
+	struct prefetch *prefetch;
 };
 
 /* What the read callbacks of one request share. */
 struct send_state {
 	struct container_reader *reader;
+	struct prefetch *prefetch; /* decrypts and checks the pages ahead of curl */
 	const char *metadata;
 	size_t metadata_len;
 	size_t metadata_off;
 	size_t page_count;
-	size_t current;   /* the page the reader is positioned in */
-	bool reader_used; /* page bytes were read since the last rewind */
-	struct sha256 *hash;
+	size_t current;                /* the page the transfer is in */
 	enum container_status failure; /* CONTAINER_OK unless reading failed */
-	bool hash_mismatch;
 	intake_progress_fn progress;
 	void *progress_ctx;
 	bool cancelled;
@@ -79,7 +78,8 @@ struct intake_client *intake_client_create(const struct config_intake *cfg)
 	}
 	c->body = malloc(INTAKE_RESPONSE_MAX);
 	c->curl = curl_easy_init();
-	if (!c->body || !c->curl) {
+	c->prefetch = prefetch_create();
+	if (!c->body || !c->curl || !c->prefetch) {
 		log_error("cannot set up libcurl (out of memory)");
 		goto fail;
 	}
@@ -95,6 +95,7 @@ void intake_client_destroy(struct intake_client *c)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	prefetch_destroy(c->prefetch);
 	free(c->body);
 	free(c);
 }
@@ -113,24 +114,16 @@ static size_t read_metadata(char *buf, size_t size, size_t nitems, void *arg)
 }
 
 /* curl rewinds a multipart body part by part from the first: the metadata's
- * rewind puts the reader back to the first page. */
+ * rewind starts the pages over from the first, decrypted ahead again. */
 static int seek_metadata(void *arg, curl_off_t offset, int origin)
 {
 	struct send_state *st = arg;
 	if (origin != SEEK_SET || offset != 0)
 		return CURL_SEEKFUNC_CANTSEEK;
 	st->metadata_off = 0;
-	if (st->reader_used) {
-		enum container_status cs = container_reader_rewind(st->reader);
-		if (cs != CONTAINER_OK) {
-			st->failure = cs;
-			return CURL_SEEKFUNC_FAIL;
-		}
-		st->reader_used = false;
-	}
 	st->current = 0;
-	if (!sha256_final(st->hash, (uint8_t[SHA256_BYTES]){0})) {
-		st->failure = CONTAINER_NOMEM;
+	if (!prefetch_start(st->prefetch, st->reader)) {
+		st->failure = prefetch_failure(st->prefetch);
 		return CURL_SEEKFUNC_FAIL;
 	}
 	return CURL_SEEKFUNC_OK;
@@ -145,52 +138,17 @@ static int seek_page(void *arg, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
-/* The page is complete: its hash must match the metadata and, after the last
- * page, the container must end with its authenticated final chunk. Returns
- * false (recorded in st) when not. */
-static bool finish_page(struct page_src *p)
-{
-	struct send_state *st = p->st;
-	uint8_t digest[SHA256_BYTES];
-	if (!sha256_final(st->hash, digest)) {
-		st->failure = CONTAINER_NOMEM;
-		return false;
-	}
-	const struct container_page_info *info = container_reader_page(st->reader, p->index);
-	if (!info || memcmp(info->sha256, digest, SHA256_BYTES) != 0) {
-		st->hash_mismatch = true;
-		return false;
-	}
-	st->current = p->index + 1;
-	if (st->current < st->page_count)
-		return true;
-	uint8_t extra[64];
-	size_t got = 0, page = 0;
-	enum container_status cs =
-	        container_reader_read(st->reader, extra, sizeof(extra), &got, &page);
-	if (cs != CONTAINER_OK) {
-		st->failure = cs;
-		return false;
-	}
-	if (got != 0) {
-		/* More bytes than the metadata announced. */
-		st->failure = CONTAINER_BAD_METADATA;
-		return false;
-	}
-	return true;
-}
-
 static size_t read_page(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct page_src *p = arg;
 	struct send_state *st = p->st;
-	if (st->failure != CONTAINER_OK || st->hash_mismatch)
+	if (st->failure != CONTAINER_OK)
 		return CURL_READFUNC_ABORT;
 	if (p->off >= p->size)
 		return 0;
 	if (st->current != p->index) {
 		/* Parts read out of order: never expected from curl. */
-		log_error("page part %zu read while the reader is at page %zu", p->index + 1,
+		log_error("page part %zu read while the transfer is at page %zu", p->index + 1,
 		          st->current + 1);
 		st->failure = CONTAINER_INVALID;
 		return CURL_READFUNC_ABORT;
@@ -200,24 +158,19 @@ static size_t read_page(char *buf, size_t size, size_t nitems, void *arg)
 	if (left < cap)
 		cap = (size_t)left;
 	size_t got = 0, page = 0;
-	enum container_status cs = container_reader_read(st->reader, buf, cap, &got, &page);
-	st->reader_used = true;
-	if (cs != CONTAINER_OK) {
-		st->failure = cs;
+	enum prefetch_status ps = prefetch_read(st->prefetch, buf, cap, &got, &page);
+	if (ps == PREFETCH_FAILED) {
+		st->failure = prefetch_failure(st->prefetch);
 		return CURL_READFUNC_ABORT;
 	}
-	if (got == 0 || page != p->index) {
-		/* The file holds fewer bytes for this page than its metadata says. */
+	if (ps != PREFETCH_DATA || page != p->index) {
+		/* Cannot happen: the prefetch checks every page's length. */
 		st->failure = CONTAINER_TRUNCATED;
 		return CURL_READFUNC_ABORT;
 	}
-	if (!sha256_update(st->hash, buf, got)) {
-		st->failure = CONTAINER_NOMEM;
-		return CURL_READFUNC_ABORT;
-	}
 	p->off += got;
-	if (p->off == p->size && !finish_page(p))
-		return CURL_READFUNC_ABORT;
+	if (p->off == p->size)
+		st->current = p->index + 1;
 	return got;
 }
 
@@ -306,6 +259,7 @@ static bool set_options(struct intake_client *c, struct send_state *st, curl_mim
 	    SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, (long)cfg->min_speed) ||
 	    SETOPT(h, CURLOPT_LOW_SPEED_TIME, (long)cfg->low_speed_time) ||
 	    SETOPT(h, CURLOPT_TIMEOUT, timeout) || SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    SETOPT(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024) ||
 	    SETOPT(h, CURLOPT_HTTPHEADER, headers) || SETOPT(h, CURLOPT_MIMEPOST, mime) ||
 	    SETOPT(h, CURLOPT_WRITEFUNCTION, write_body) || SETOPT(h, CURLOPT_WRITEDATA, c) ||
 	    SETOPT(h, CURLOPT_HEADERFUNCTION, write_header) || SETOPT(h, CURLOPT_HEADERDATA, c) ||
@@ -364,11 +318,6 @@ static void classify(struct intake_client *c, struct send_state *st, const char 
 		snprintf(res->detail, sizeof(res->detail), "stopped");
 		return;
 	}
-	if (st->hash_mismatch) {
-		res->outcome = UPLOAD_UNREADABLE;
-		snprintf(res->detail, sizeof(res->detail), "a page does not match its SHA-256");
-		return;
-	}
 	if (st->failure != CONTAINER_OK) {
 		res->outcome = upload_classify_container(st->failure);
 		snprintf(res->detail, sizeof(res->detail), "reading the container: %s",
@@ -418,7 +367,7 @@ enum upload_outcome intake_send(struct intake_client *c, const char *id, struct 
 	        .progress = progress,
 	        .progress_ctx = ctx,
 	        .failure = CONTAINER_OK,
-	        .reader_used = true, /* unknown position: rewind before the first byte */
+	        .prefetch = c->prefetch,
 	};
 	struct page_src *pages = NULL;
 	curl_mime *mime = NULL;
@@ -426,8 +375,7 @@ enum upload_outcome intake_send(struct intake_client *c, const char *id, struct 
 
 	st.metadata = container_reader_metadata(r, &st.metadata_len);
 	st.page_count = container_reader_page_count(r);
-	st.hash = sha256_create();
-	if (!st.metadata || !st.hash)
+	if (!st.metadata)
 		goto out;
 	pages = calloc(st.page_count ? st.page_count : 1, sizeof(*pages));
 	mime = curl_mime_init(c->curl);
@@ -472,7 +420,8 @@ enum upload_outcome intake_send(struct intake_client *c, const char *id, struct 
 	const struct container_header *hdr = container_reader_header(r);
 	if (!set_options(c, &st, mime, headers, hdr ? hdr->file_bytes : 0))
 		goto out;
-	/* Start from the first page, wherever an earlier attempt left the reader. */
+	/* Start from the first page, wherever an earlier attempt left the reader:
+	 * the pages are decrypted ahead while the connection is set up. */
 	if (seek_metadata(&st, 0, SEEK_SET) != CURL_SEEKFUNC_OK) {
 		classify(c, &st, id, res);
 		goto out;
@@ -500,12 +449,13 @@ enum upload_outcome intake_send(struct intake_client *c, const char *id, struct 
 	classify(c, &st, id, res);
 	c->fresh = res->curl_code != CURLE_OK || res->outcome == UPLOAD_PROTOCOL;
 out:
+	/* The reader is the caller's again, and no page bytes stay behind. */
+	prefetch_stop(c->prefetch);
 	/* The handle must not keep pointers to what is freed here. */
 	curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, (curl_mime *)NULL);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 	curl_mime_free(mime);
 	curl_slist_free_all(headers);
 	free(pages);
-	sha256_destroy(st.hash);
 	return res->outcome;
 }

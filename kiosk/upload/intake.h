@@ -3,11 +3,11 @@
  * multipart POST per submission, streamed out of the container.
  *
  * One client owns one curl easy handle and reuses it (and its connection)
- * from one submission to the next. Pages are decrypted chunk by chunk while
- * curl sends them; nothing holds a whole submission in memory. Each page's
- * SHA-256 is checked against the metadata, and the container's final tag is
- * authenticated, before the last byte of the page leaves: a damaged file never
- * becomes a complete request.
+ * from one submission to the next. Pages are decrypted chunk by chunk, on a
+ * second thread a few chunks ahead of curl (prefetch.h); nothing holds a whole
+ * submission in memory. Each page's length is checked against the metadata,
+ * and the container's final tag is authenticated, before the last byte of the
+ * body leaves: a damaged file never becomes a complete request.
  */
 #ifndef SCANKIOSK_UPLOAD_INTAKE_H
 #define SCANKIOSK_UPLOAD_INTAKE_H

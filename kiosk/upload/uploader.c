@@ -31,6 +31,7 @@
 #include "intake.h"
 #include "log.h"
 #include "outcome.h"
+#include "reaper.h"
 #include "retry.h"
 #include "spool.h"
 #include "status.h"
@@ -39,6 +40,11 @@
 #define STATUS_REFRESH_MS 60000u
 /* A failing spool listing is tried again after this long. */
 #define LIST_RETRY_MS 5000u
+/* While sending, the status file and metrics are written at most this often:
+ * each write counts the whole spool. */
+#define STATUS_MIN_INTERVAL_MS 1000u
+/* While a transfer runs, signals are looked at this often. */
+#define SIGNAL_CHECK_MS 50u
 
 /* The in-process schedule of one queued submission. */
 struct slot {
@@ -50,6 +56,7 @@ struct uploader {
 	const struct config *cfg;
 	bool once;
 	struct spool *spool;
+	struct reaper *reaper; /* removes delivered files; NULL: this thread does */
 	struct intake_client *client;
 	uint8_t *secret_key; /* sodium_malloc: locked, guarded, zeroed on free */
 	uint8_t public_key[CONTAINER_KEY_BYTES];
@@ -63,10 +70,16 @@ struct uploader {
 	bool gate_known; /* the gate was set up from the persisted state */
 	uint64_t gate_ms;
 
-	/* The last listing of new/ and the schedule, index for index. */
+	/* The last listing of new/ and the schedule, index for index. The
+	 * loop keeps it up to date itself and lists new/ again only when
+	 * inotify saw a file arrive (or a listing failed). */
 	struct spool_entry *queue;
 	struct slot *slots;
 	size_t count;
+	bool stale;
+
+	uint64_t status_ms;       /* when the status was last written (monotonic) */
+	uint64_t signal_check_ms; /* when signals were last read during a transfer */
 
 	struct upload_stats stats;
 	uint64_t watchdog_ms; /* ping interval, 0 when the watchdog is off */
@@ -123,8 +136,12 @@ static void ping_watchdog(struct uploader *u, uint64_t now)
 static bool handle_progress(void *ctx)
 {
 	struct uploader *u = ctx;
-	read_signals(u);
-	ping_watchdog(u, mono_ms());
+	uint64_t now = mono_ms();
+	if (now >= u->signal_check_ms) {
+		read_signals(u);
+		u->signal_check_ms = now + SIGNAL_CHECK_MS;
+	}
+	ping_watchdog(u, now);
 	return !u->stop;
 }
 
@@ -171,12 +188,23 @@ static bool refresh_queue(struct uploader *u)
 			u->gate_ms = slots[i].due_ms;
 	}
 	u->gate_known = true;
+	u->stale = false;
 	free(u->queue);
 	free(u->slots);
 	u->queue = list;
 	u->slots = slots;
 	u->count = count;
 	return true;
+}
+
+/* The submission at index left new/ for good (delivered, failed, quarantined
+ * or gone). */
+static void forget(struct uploader *u, size_t index)
+{
+	size_t after = u->count - index - 1;
+	memmove(&u->queue[index], &u->queue[index + 1], after * sizeof(*u->queue));
+	memmove(&u->slots[index], &u->slots[index + 1], after * sizeof(*u->slots));
+	u->count--;
 }
 
 /* The first submission in id order that may go now, or -1. */
@@ -209,11 +237,17 @@ static uint64_t next_due(const struct uploader *u)
 
 /* ---- status --------------------------------------------------------------- */
 
-static void write_status(struct uploader *u)
+/* Writes the status file and metrics; unless forced, at most once every
+ * STATUS_MIN_INTERVAL_MS. */
+static void write_status(struct uploader *u, bool force)
 {
 	const struct config *cfg = u->cfg;
 	if (!cfg->status_file && !cfg->metrics_textfile)
 		return;
+	uint64_t now_ms = mono_ms();
+	if (!force && now_ms - u->status_ms < STATUS_MIN_INTERVAL_MS)
+		return;
+	u->status_ms = now_ms;
 	struct status_snapshot snap = {.now = wall_now(), .stats = &u->stats};
 	struct spool_entry *failed = NULL;
 	enum spool_status st = spool_stats(u->spool, &snap.spool);
@@ -300,7 +334,9 @@ static void schedule_retry(struct uploader *u, size_t index, enum upload_outcome
 	            res->has_retry_after ? " (Retry-After)" : "");
 }
 
-static void apply(struct uploader *u, size_t index, enum upload_outcome outcome,
+/* Moves the submission on after an attempt. Returns true when it left new/
+ * for good. */
+static bool apply(struct uploader *u, size_t index, enum upload_outcome outcome,
                   const struct intake_result *res)
 {
 	const struct spool_entry *e = &u->queue[index];
@@ -311,13 +347,17 @@ static void apply(struct uploader *u, size_t index, enum upload_outcome outcome,
 	count_outcome(u, outcome);
 	switch (upload_outcome_action(outcome)) {
 	case UPLOAD_ACTION_DONE:
-		st = spool_done(u->spool, e->id);
-		check_spool(u, st, e->id, "done");
+		if (u->reaper) {
+			reaper_done(u->reaper, e->id);
+		} else {
+			st = spool_done(u->spool, e->id);
+			check_spool(u, st, e->id, "done");
+		}
 		container_reference(e->id, reference);
 		log_info("submission %s (reference %s) delivered: intake receipt %s, HTTP %ld, "
 		         "%u earlier attempts",
 		         e->id, reference, res->receipt, res->http_status, e->attempts);
-		break;
+		return true;
 	case UPLOAD_ACTION_PUT_BACK:
 		st = spool_retry_later(u->spool, e->id, e->attempts, e->next_due,
 		                       e->last_error[0] ? e->last_error : name);
@@ -332,19 +372,20 @@ static void apply(struct uploader *u, size_t index, enum upload_outcome outcome,
 		u->moved = true;
 		log_error("submission %s refused by the intake: %s (%s); kept in failed/", e->id,
 		          name, res->detail);
-		break;
+		return true;
 	case UPLOAD_ACTION_QUARANTINE:
 		st = spool_quarantine(u->spool, SPOOL_STATE_SENDING, e->id, name);
 		check_spool(u, st, e->id, "quarantine");
 		u->moved = true;
 		log_error("submission %s is unreadable (%s); moved to quarantine/", e->id,
 		          res->detail);
-		break;
+		return true;
 	case UPLOAD_ACTION_RETRY:
 	case UPLOAD_ACTION_LAST:
 		schedule_retry(u, index, outcome, res);
 		break;
 	}
+	return false;
 }
 
 static void process(struct uploader *u, size_t index)
@@ -364,14 +405,14 @@ static void process(struct uploader *u, size_t index)
 	enum spool_status st = spool_claim(u->spool, e->id, &fd);
 	if (st == SPOOL_NOT_FOUND) {
 		log_info("submission %s: gone from new/ before it was claimed", e->id);
-		/* Should a listing keep showing it, do not spin on it. */
-		u->slots[index].due_ms = mono_ms() + 1000;
+		forget(u, index);
 		return;
 	}
 	if (st == SPOOL_CORRUPT) {
 		/* The spool moved it to quarantine/ itself. */
 		count_outcome(u, UPLOAD_UNREADABLE);
 		u->moved = true;
+		forget(u, index);
 		return;
 	}
 	if (st != SPOOL_OK) {
@@ -381,6 +422,7 @@ static void process(struct uploader *u, size_t index)
 		uint64_t delay = retry_delay_ms(&u->policy, e->attempts, retry_random_sodium, NULL);
 		u->slots[index].due_ms = mono_ms() + (delay < 1000 ? 1000 : delay);
 		u->gate_ms = u->slots[index].due_ms;
+		u->stale = true;
 		if (st == SPOOL_IO || st == SPOOL_NOMEM)
 			u->fatal = true;
 		return;
@@ -396,7 +438,8 @@ static void process(struct uploader *u, size_t index)
 	}
 	container_reader_destroy(reader);
 	close(fd);
-	apply(u, index, res.outcome, &res);
+	if (apply(u, index, res.outcome, &res))
+		forget(u, index);
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -477,7 +520,7 @@ static void drain_inotify(struct uploader *u)
 		return;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	while (read(u->infd, buf, sizeof(buf)) > 0)
-		;
+		u->stale = true;
 }
 
 /* Sleeps until the next due time, a new file, a signal or a ping. */
@@ -526,7 +569,7 @@ static void loop(struct uploader *u)
 		drain_inotify(u);
 		ping_watchdog(u, mono_ms());
 
-		if (mono_ms() >= list_retry_ms && !refresh_queue(u)) {
+		if (u->stale && mono_ms() >= list_retry_ms && !refresh_queue(u)) {
 			if (u->once) {
 				u->fatal = true;
 				break;
@@ -536,14 +579,21 @@ static void loop(struct uploader *u)
 		long index = pick(u, mono_ms());
 		if (index >= 0) {
 			process(u, (size_t)index);
+			if (u->reaper && !reaper_ok(u->reaper))
+				u->fatal = true;
 			u->stats.activity = "sending";
-			write_status(u);
+			write_status(u, false);
 			continue;
 		}
 		if (u->once)
 			break;
+		/* The status counts sending/: let delivered files go first. */
+		if (u->reaper && !reaper_flush(u->reaper)) {
+			u->fatal = true;
+			break;
+		}
 		u->stats.activity = u->count ? "waiting" : "idle";
-		write_status(u);
+		write_status(u, true);
 		wait_for_work(u);
 	}
 }
@@ -556,6 +606,7 @@ int uploader_run(const struct config *cfg, bool once)
 	        .once = once,
 	        .sigfd = -1,
 	        .infd = -1,
+	        .stale = true,
 	        .policy =
 	                {
 	                        .base = cfg->intake.retry_base,
@@ -612,23 +663,29 @@ int uploader_run(const struct config *cfg, bool once)
 	}
 	u.stats.activity = "starting";
 	if (refresh_queue(&u))
-		write_status(&u);
+		write_status(&u, true);
 	sd_notify(0, "READY=1");
 	log_info("uploader started%s: spool %s, retry base %u s, cap %u s", once ? " (once)" : "",
 	         cfg->spool.dir, u.policy.base, u.policy.cap);
 
+	u.reaper = reaper_create(u.spool);
 	loop(&u);
+	if (u.reaper && !reaper_flush(u.reaper))
+		u.fatal = true;
+	reaper_destroy(u.reaper);
+	u.reaper = NULL;
 
 	sd_notify(0, "STOPPING=1");
 	u.stats.activity = "stopped";
 	if (!u.fatal && refresh_queue(&u))
-		write_status(&u);
+		write_status(&u, true);
 	if (once)
 		rc = finish_once(&u);
 	else
 		rc = u.fatal ? UPLOADER_EXIT_SPOOL : UPLOADER_EXIT_OK;
 	log_info("uploader stopped (exit %d)", rc);
 out:
+	reaper_destroy(u.reaper);
 	intake_client_destroy(u.client);
 	spool_destroy(u.spool);
 	if (u.sigfd >= 0)
