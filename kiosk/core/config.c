@@ -13,6 +13,7 @@
 #include <ini.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -34,40 +35,69 @@ enum value_kind {
 	VALUE_COUNT,  /* unsigned 32-bit number */
 	VALUE_SECONDS,
 	VALUE_LOG_LEVEL,
+	VALUE_BOOL,       /* true|false|yes|no|on|off|1|0 */
+	VALUE_DEVICE,     /* text without control characters; empty means NULL */
+	VALUE_REGEX,      /* a POSIX extended regular expression that compiles */
+	VALUE_SOURCE,     /* flatbed|adf */
+	VALUE_MODE,       /* auto|color|gray */
+	VALUE_CATEGORIES, /* list of category keys */
+	VALUE_LANGUAGES,  /* list of language codes */
+	VALUE_LANGUAGE,   /* one language code */
 };
 
 struct key_spec {
 	const char *section;
 	const char *name;
 	enum value_kind kind;
-	size_t offset;     /* into struct config */
-	uint64_t min, max; /* numbers only */
+	size_t offset;       /* into struct config */
+	uint64_t min, max;   /* numbers only */
+	size_t count_offset; /* lists: the size_t item count */
 };
 
-#define SPOOL(field)  offsetof(struct config, spool.field)
-#define INTAKE(field) offsetof(struct config, intake.field)
+#define SPOOL(field)   offsetof(struct config, spool.field)
+#define INTAKE(field)  offsetof(struct config, intake.field)
+#define SCANNER(field) offsetof(struct config, scanner.field)
+#define KIOSK(field)   offsetof(struct config, kiosk.field)
+
+/* The languages the kiosk has catalogs for. */
+static const char *const known_languages[] = {"de", "en", "uk", "ru", "tr", "ar"};
+#define N_KNOWN_LANGUAGES (sizeof(known_languages) / sizeof(known_languages[0]))
 
 static const struct key_spec keys[] = {
-        {"spool", "dir", VALUE_PATH, SPOOL(dir), 0, 0},
-        {"spool", "public_key", VALUE_PATH, SPOOL(public_key), 0, 0},
-        {"spool", "secret_key", VALUE_PATH, SPOOL(secret_key), 0, 0},
-        {"spool", "max_bytes", VALUE_SIZE, SPOOL(max_bytes), 1024 * 1024, UINT64_C(1) << 42},
-        {"spool", "max_count", VALUE_COUNT, SPOOL(max_count), 1, 1000000},
-        {"intake", "url", VALUE_URL, INTAKE(url), 0, 0},
-        {"intake", "ca_file", VALUE_PATH, INTAKE(ca_file), 0, 0},
-        {"intake", "pin", VALUE_PIN, INTAKE(pin), 0, 0},
-        {"intake", "client_cert", VALUE_PATH, INTAKE(client_cert), 0, 0},
-        {"intake", "client_key", VALUE_PATH, INTAKE(client_key), 0, 0},
-        {"intake", "connect_timeout", VALUE_SECONDS, INTAKE(connect_timeout), 1, 300},
-        {"intake", "low_speed_time", VALUE_SECONDS, INTAKE(low_speed_time), 1, 3600},
-        {"intake", "min_speed", VALUE_COUNT, INTAKE(min_speed), 1, 100000000},
-        {"intake", "max_time_base", VALUE_SECONDS, INTAKE(max_time_base), 1, 86400},
-        {"intake", "retry_base", VALUE_SECONDS, INTAKE(retry_base), 1, 86400},
-        {"intake", "retry_cap", VALUE_SECONDS, INTAKE(retry_cap), 1, 7 * 86400},
-        {"intake", "retry_after_cap", VALUE_SECONDS, INTAKE(retry_after_cap), 1, 7 * 86400},
-        {"log", "level", VALUE_LOG_LEVEL, offsetof(struct config, log_level), 0, 0},
-        {"metrics", "textfile", VALUE_PATH, offsetof(struct config, metrics_textfile), 0, 0},
-        {"metrics", "status", VALUE_PATH, offsetof(struct config, status_file), 0, 0},
+        {"spool", "dir", VALUE_PATH, SPOOL(dir), 0, 0, 0},
+        {"spool", "public_key", VALUE_PATH, SPOOL(public_key), 0, 0, 0},
+        {"spool", "secret_key", VALUE_PATH, SPOOL(secret_key), 0, 0, 0},
+        {"spool", "max_bytes", VALUE_SIZE, SPOOL(max_bytes), 1024 * 1024, UINT64_C(1) << 42, 0},
+        {"spool", "max_count", VALUE_COUNT, SPOOL(max_count), 1, 1000000, 0},
+        {"intake", "url", VALUE_URL, INTAKE(url), 0, 0, 0},
+        {"intake", "ca_file", VALUE_PATH, INTAKE(ca_file), 0, 0, 0},
+        {"intake", "pin", VALUE_PIN, INTAKE(pin), 0, 0, 0},
+        {"intake", "client_cert", VALUE_PATH, INTAKE(client_cert), 0, 0, 0},
+        {"intake", "client_key", VALUE_PATH, INTAKE(client_key), 0, 0, 0},
+        {"intake", "connect_timeout", VALUE_SECONDS, INTAKE(connect_timeout), 1, 300, 0},
+        {"intake", "low_speed_time", VALUE_SECONDS, INTAKE(low_speed_time), 1, 3600, 0},
+        {"intake", "min_speed", VALUE_COUNT, INTAKE(min_speed), 1, 100000000, 0},
+        {"intake", "max_time_base", VALUE_SECONDS, INTAKE(max_time_base), 1, 86400, 0},
+        {"intake", "retry_base", VALUE_SECONDS, INTAKE(retry_base), 1, 86400, 0},
+        {"intake", "retry_cap", VALUE_SECONDS, INTAKE(retry_cap), 1, 7 * 86400, 0},
+        {"intake", "retry_after_cap", VALUE_SECONDS, INTAKE(retry_after_cap), 1, 7 * 86400, 0},
+        {"log", "level", VALUE_LOG_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
+        {"metrics", "textfile", VALUE_PATH, offsetof(struct config, metrics_textfile), 0, 0, 0},
+        {"metrics", "status", VALUE_PATH, offsetof(struct config, status_file), 0, 0, 0},
+        {"scanner", "device", VALUE_DEVICE, SCANNER(device), 0, 0, 0},
+        {"scanner", "source", VALUE_SOURCE, SCANNER(source), 0, 0, 0},
+        {"scanner", "dpi", VALUE_COUNT, SCANNER(dpi), 75, 1200, 0},
+        {"scanner", "mode", VALUE_MODE, SCANNER(mode), 0, 0, 0},
+        {"kiosk", "panel_dpi", VALUE_COUNT, KIOSK(panel_dpi), 50, 1000, 0},
+        {"kiosk", "idle_timeout", VALUE_SECONDS, KIOSK(idle_timeout), 30, 3600, 0},
+        {"kiosk", "idle_warning", VALUE_SECONDS, KIOSK(idle_warning), 20, 600, 0},
+        {"kiosk", "kundennummer_pattern", VALUE_REGEX, KIOSK(kundennummer_pattern), 0, 0, 0},
+        {"kiosk", "bg_pattern", VALUE_REGEX, KIOSK(bg_pattern), 0, 0, 0},
+        {"kiosk", "categories", VALUE_CATEGORIES, KIOSK(categories), 0, 0, KIOSK(category_count)},
+        {"kiosk", "languages", VALUE_LANGUAGES, KIOSK(languages), 0, 0, KIOSK(language_count)},
+        {"kiosk", "language", VALUE_LANGUAGE, KIOSK(language), 0, 0, 0},
+        {"kiosk", "high_contrast", VALUE_BOOL, KIOSK(high_contrast), 0, 0, 0},
+        {"kiosk", "large_text", VALUE_BOOL, KIOSK(large_text), 0, 0, 0},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -75,6 +105,9 @@ static const struct key_spec keys[] = {
 struct parse_state {
 	struct config *cfg;
 	bool seen[N_KEYS];
+	bool seen_language; /* [kiosk] language was set explicitly */
+	bool seen_categories;
+	unsigned label_seen[CONFIG_MAX_CATEGORIES]; /* languages set, a bit each */
 	char reason[CONFIG_ERROR_MAX / 2];
 	bool failed;
 };
@@ -82,6 +115,142 @@ struct parse_state {
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+static bool is_string_kind(enum value_kind kind)
+{
+	return kind == VALUE_STRING || kind == VALUE_PATH || kind == VALUE_URL ||
+	       kind == VALUE_PIN || kind == VALUE_DEVICE || kind == VALUE_REGEX ||
+	       kind == VALUE_LANGUAGE;
+}
+
+static bool is_list_kind(enum value_kind kind)
+{
+	return kind == VALUE_CATEGORIES || kind == VALUE_LANGUAGES;
+}
+
+static char **field_string(struct config *cfg, const struct key_spec *k)
+{
+	return (char **)(void *)((char *)cfg + k->offset);
+}
+
+static char ***field_list(struct config *cfg, const struct key_spec *k)
+{
+	return (char ***)(void *)((char *)cfg + k->offset);
+}
+
+static size_t *field_count(struct config *cfg, const struct key_spec *k)
+{
+	return (size_t *)(void *)((char *)cfg + k->count_offset);
+}
+
+static void list_free(char **items, size_t count)
+{
+	if (!items)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(items[i]);
+	free(items);
+}
+
+/* Splits "a, b,c" into trimmed items. Returns the number of items, or -1 with a
+ * reason (an empty item, too many, out of memory). */
+static long list_split(const char *value, size_t max, char ***out, const char **why)
+{
+	char **items = calloc(max, sizeof(*items));
+	size_t n = 0;
+	if (!items) {
+		*why = "out of memory";
+		return -1;
+	}
+	const char *p = value;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *a = p;
+		const char *b = p + len;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (a == b) {
+			*why = "an empty item in the list";
+			goto fail;
+		}
+		if (n == max) {
+			*why = "too many items in the list";
+			goto fail;
+		}
+		items[n] = strndup(a, (size_t)(b - a));
+		if (!items[n]) {
+			*why = "out of memory";
+			goto fail;
+		}
+		n++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*out = items;
+	return (long)n;
+fail:
+	list_free(items, n);
+	return -1;
+}
+
+static bool list_dup(char **src, size_t count, char ***out)
+{
+	*out = NULL;
+	if (!src)
+		return true;
+	char **items = calloc(count ? count : 1, sizeof(*items));
+	if (!items)
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		if (!(items[i] = strdup(src[i]))) {
+			list_free(items, i);
+			return false;
+		}
+	}
+	*out = items;
+	return true;
+}
+
+static bool language_known(const char *code)
+{
+	for (size_t i = 0; i < N_KNOWN_LANGUAGES; i++)
+		if (strcmp(code, known_languages[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool list_contains(char **items, size_t count, const char *item)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(items[i], item) == 0)
+			return true;
+	return false;
+}
+
+/* A category key: a lower-case letter, then lower-case letters, digits, '-'. */
+static bool category_key_valid(const char *key)
+{
+	size_t len = strlen(key);
+	if (len == 0 || len > CONFIG_CATEGORY_KEY_MAX || !(key[0] >= 'a' && key[0] <= 'z'))
+		return false;
+	for (const char *c = key; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+			return false;
+	return true;
+}
+
+static void set_default_list(char ***items, size_t *count, const char *text, size_t max)
+{
+	const char *why;
+	long n = list_split(text, max, items, &why);
+	*count = n > 0 ? (size_t)n : 0;
+	if (n < 0)
+		*items = NULL;
 }
 
 void config_init(struct config *cfg)
@@ -105,19 +274,89 @@ void config_init(struct config *cfg)
 	                        .retry_after_cap = 3600,
 	                },
 	        .log_level = LOG_LEVEL_INFO,
+	        .scanner =
+	                {
+	                        .source = CONFIG_SCAN_SOURCE_FLATBED,
+	                        .dpi = 300,
+	                        .mode = CONFIG_SCAN_MODE_AUTO,
+	                },
+	        .kiosk =
+	                {
+	                        .panel_dpi = 96,
+	                        .idle_timeout = 120,
+	                        .idle_warning = 30,
+	                        .language = dup_or_null("de"),
+	                },
 	};
+	set_default_list(&cfg->kiosk.categories, &cfg->kiosk.category_count,
+	                 CONFIG_DEFAULT_CATEGORIES, CONFIG_MAX_CATEGORIES);
+	set_default_list(&cfg->kiosk.languages, &cfg->kiosk.language_count,
+	                 CONFIG_DEFAULT_LANGUAGES, CONFIG_MAX_LANGUAGES);
+}
+
+static void labels_free(struct config_category_label *labels, size_t count)
+{
+	if (!labels)
+		return;
+	for (size_t i = 0; i < count; i++)
+		for (size_t l = 0; l < CONFIG_MAX_LANGUAGES; l++)
+			free(labels[i].label[l]);
+	free(labels);
+}
+
+static bool labels_dup(struct config_category_label *src, size_t count,
+                       struct config_category_label **out)
+{
+	*out = NULL;
+	if (!src)
+		return true;
+	/* Always room for the most sections a file may add (set_category_label). */
+	struct config_category_label *labels = calloc(CONFIG_MAX_CATEGORIES, sizeof(*labels));
+	if (!labels)
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		memcpy(labels[i].key, src[i].key, sizeof(labels[i].key));
+		for (size_t l = 0; l < CONFIG_MAX_LANGUAGES; l++) {
+			if (src[i].label[l] && !(labels[i].label[l] = strdup(src[i].label[l]))) {
+				labels_free(labels, count);
+				return false;
+			}
+		}
+	}
+	*out = labels;
+	return true;
+}
+
+const char *config_category_label(const struct config *cfg, const char *key, const char *lang)
+{
+	if (!cfg || !key || !lang)
+		return NULL;
+	for (size_t l = 0; l < N_KNOWN_LANGUAGES; l++) {
+		if (strcmp(lang, known_languages[l]) != 0)
+			continue;
+		for (size_t i = 0; i < cfg->kiosk.category_label_count; i++)
+			if (strcmp(cfg->kiosk.category_labels[i].key, key) == 0)
+				return cfg->kiosk.category_labels[i].label[l];
+	}
+	return NULL;
 }
 
 void config_finish(struct config *cfg)
 {
 	if (!cfg)
 		return;
+	labels_free(cfg->kiosk.category_labels, cfg->kiosk.category_label_count);
+	cfg->kiosk.category_labels = NULL;
+	cfg->kiosk.category_label_count = 0;
 	for (size_t i = 0; i < N_KEYS; i++) {
-		if (keys[i].kind == VALUE_STRING || keys[i].kind == VALUE_PATH ||
-		    keys[i].kind == VALUE_URL || keys[i].kind == VALUE_PIN) {
-			char **field = (char **)(void *)((char *)cfg + keys[i].offset);
+		if (is_string_kind(keys[i].kind)) {
+			char **field = field_string(cfg, &keys[i]);
 			free(*field);
 			*field = NULL;
+		} else if (is_list_kind(keys[i].kind)) {
+			list_free(*field_list(cfg, &keys[i]), *field_count(cfg, &keys[i]));
+			*field_list(cfg, &keys[i]) = NULL;
+			*field_count(cfg, &keys[i]) = 0;
 		}
 	}
 }
@@ -202,8 +441,34 @@ static bool parse_number(struct parse_state *st, const struct key_spec *k, const
 	return true;
 }
 
+static bool check_regex(struct parse_state *st, const struct key_spec *k, const char *value)
+{
+	/* Compiled as the kiosk compiles it: anchored, matched against the whole text. */
+	size_t len = strlen(value) + 5;
+	char *anchored = malloc(len);
+	if (!anchored)
+		return fail(st, "%s: out of memory", k->name);
+	snprintf(anchored, len, "^(%s)$", value);
+	regex_t re;
+	int rc = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
+	free(anchored);
+	if (rc != 0) {
+		char why[128];
+		regerror(rc, &re, why, sizeof(why));
+		return fail(st, "%s: not a valid extended regular expression: %s", k->name, why);
+	}
+	regfree(&re);
+	return true;
+}
+
 static bool set_string(struct parse_state *st, const struct key_spec *k, const char *value)
 {
+	if (!*value && k->kind == VALUE_DEVICE) {
+		char **field = field_string(st->cfg, k);
+		free(*field);
+		*field = NULL;
+		return true;
+	}
 	if (!*value)
 		return fail(st, "%s: empty value", k->name);
 	if (has_control_chars(value))
@@ -216,10 +481,19 @@ static bool set_string(struct parse_state *st, const struct key_spec *k, const c
 	}
 	if (k->kind == VALUE_PIN && strncmp(value, "sha256//", 8) != 0)
 		return fail(st, "%s: a pin is 'sha256//' followed by the base64 key hash", k->name);
+	if (k->kind == VALUE_REGEX && !check_regex(st, k, value))
+		return false;
+	if (k->kind == VALUE_LANGUAGE) {
+		if (!language_known(value))
+			return fail(st, "%s: '%s' is not one of de, en, uk, ru, tr, ar", k->name,
+			            value);
+		if (!list_contains(st->cfg->kiosk.languages, st->cfg->kiosk.language_count, value))
+			return fail(st, "%s: '%s' is not in languages", k->name, value);
+	}
 	char *copy = strdup(value);
 	if (!copy)
 		return fail(st, "%s: out of memory", k->name);
-	char **field = (char **)(void *)((char *)st->cfg + k->offset);
+	char **field = field_string(st->cfg, k);
 	free(*field);
 	*field = copy;
 	return true;
@@ -242,11 +516,281 @@ static bool set_log_level(struct parse_state *st, const struct key_spec *k, cons
 	return fail(st, "%s: '%s' is not one of error, warning, info, debug", k->name, value);
 }
 
+static bool set_choice(struct parse_state *st, const struct key_spec *k, const char *value)
+{
+	static const char *const sources[] = {"flatbed", "adf"};
+	static const char *const modes[] = {"auto", "color", "gray"};
+	const char *const *names = k->kind == VALUE_SOURCE ? sources : modes;
+	size_t n = k->kind == VALUE_SOURCE ? 2 : 3;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(value, names[i]) == 0) {
+			*(int *)(void *)((char *)st->cfg + k->offset) = (int)i;
+			return true;
+		}
+	}
+	return fail(st, "%s: '%s' is not one of %s", k->name, value,
+	            k->kind == VALUE_SOURCE ? "flatbed, adf" : "auto, color, gray");
+}
+
+static bool set_bool(struct parse_state *st, const struct key_spec *k, const char *value)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+			*(bool *)(void *)((char *)st->cfg + k->offset) = strcmp(value, yes[i]) == 0;
+			return true;
+		}
+	}
+	return fail(st, "%s: '%s' is not a boolean (true or false)", k->name, value);
+}
+
+static bool set_list(struct parse_state *st, const struct key_spec *k, const char *value)
+{
+	bool langs = k->kind == VALUE_LANGUAGES;
+	size_t max = langs ? CONFIG_MAX_LANGUAGES : CONFIG_MAX_CATEGORIES;
+	char **items = NULL;
+	const char *why = NULL;
+	if (!*value)
+		return fail(st, "%s: empty value", k->name);
+	long n = list_split(value, langs ? N_KNOWN_LANGUAGES + 1 : max + 1, &items, &why);
+	if (n < 0)
+		return fail(st, "%s: %s", k->name, why);
+	bool ok = false;
+	if ((size_t)n > max) {
+		fail(st, "%s: more than %zu items", k->name, max);
+		goto out;
+	}
+	for (long i = 0; i < n; i++) {
+		if (langs && !language_known(items[i])) {
+			fail(st, "%s: '%s' is not one of de, en, uk, ru, tr, ar", k->name,
+			     items[i]);
+			goto out;
+		}
+		if (!langs && !category_key_valid(items[i])) {
+			fail(st,
+			     "%s: '%s' is not a category key (a-z, 0-9 and '-', starting with a "
+			     "letter, at most %d characters)",
+			     k->name, items[i], CONFIG_CATEGORY_KEY_MAX);
+			goto out;
+		}
+		if (list_contains(items, (size_t)i, items[i])) {
+			fail(st, "%s: '%s' is listed twice", k->name, items[i]);
+			goto out;
+		}
+	}
+	if (langs) {
+		struct config_kiosk *kiosk = &st->cfg->kiosk;
+		if (!list_contains(items, (size_t)n, kiosk->language)) {
+			/* An explicit language must be offered; the default follows the list. */
+			if (st->seen_language) {
+				fail(st, "%s: does not include language '%s'", k->name,
+				     kiosk->language);
+				goto out;
+			}
+			char *first = strdup(items[0]);
+			if (!first) {
+				fail(st, "%s: out of memory", k->name);
+				goto out;
+			}
+			free(kiosk->language);
+			kiosk->language = first;
+		}
+	}
+	list_free(*field_list(st->cfg, k), *field_count(st->cfg, k));
+	*field_list(st->cfg, k) = items;
+	*field_count(st->cfg, k) = (size_t)n;
+	items = NULL;
+	ok = true;
+out:
+	list_free(items, n > 0 ? (size_t)n : 0);
+	return ok;
+}
+
+#define CATEGORY_SECTION "category."
+
+/* Checks that s is UTF-8 (shortest forms, no surrogates) without control
+ * characters, and counts its code points. */
+static bool utf8_text(const char *s, size_t *chars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+	while (*p) {
+		uint32_t c;
+		size_t len;
+		if (p[0] < 0x80) {
+			c = p[0], len = 1;
+		} else if ((p[0] & 0xe0) == 0xc0) {
+			c = p[0] & 0x1fu, len = 2;
+		} else if ((p[0] & 0xf0) == 0xe0) {
+			c = p[0] & 0x0fu, len = 3;
+		} else if ((p[0] & 0xf8) == 0xf0) {
+			c = p[0] & 0x07u, len = 4;
+		} else {
+			return false;
+		}
+		for (size_t i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3fu);
+		}
+		static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || c < 0x20 ||
+		    (c >= 0x7f && c < 0xa0))
+			return false;
+		p += len;
+		n++;
+	}
+	*chars = n;
+	return true;
+}
+
+static bool set_category_label(struct parse_state *st, const char *key, const char *lang,
+                               const char *value)
+{
+	if (!category_key_valid(key))
+		return fail(st,
+		            "[%s%s]: '%s' is not a category key (a-z, 0-9 and '-', starting with a "
+		            "letter, at most %d characters)",
+		            CATEGORY_SECTION, key, key, CONFIG_CATEGORY_KEY_MAX);
+	size_t l;
+	for (l = 0; l < N_KNOWN_LANGUAGES; l++)
+		if (strcmp(lang, known_languages[l]) == 0)
+			break;
+	if (l == N_KNOWN_LANGUAGES)
+		return fail(st, "unknown key '%s' in [%s%s] (de, en, uk, ru, tr, ar)", lang,
+		            CATEGORY_SECTION, key);
+	size_t chars;
+	if (!*value)
+		return fail(st, "%s: empty value", lang);
+	if (!utf8_text(value, &chars))
+		return fail(st, "%s: not UTF-8 text, or control characters in the value", lang);
+	if (chars > CONFIG_LABEL_MAX_CHARS)
+		return fail(st, "%s: a label has at most %d characters", lang,
+		            CONFIG_LABEL_MAX_CHARS);
+
+	struct config_kiosk *kiosk = &st->cfg->kiosk;
+	size_t i;
+	for (i = 0; i < kiosk->category_label_count; i++)
+		if (strcmp(kiosk->category_labels[i].key, key) == 0)
+			break;
+	if (i == kiosk->category_label_count) {
+		if (i == CONFIG_MAX_CATEGORIES)
+			return fail(st, "more than %d [%s*] sections", CONFIG_MAX_CATEGORIES,
+			            CATEGORY_SECTION);
+		/* Room for all from the first section on: no realloc of owned pointers. */
+		if (!kiosk->category_labels) {
+			kiosk->category_labels =
+			        calloc(CONFIG_MAX_CATEGORIES, sizeof(*kiosk->category_labels));
+			if (!kiosk->category_labels)
+				return fail(st, "out of memory");
+		}
+		snprintf(kiosk->category_labels[i].key, sizeof(kiosk->category_labels[i].key), "%s",
+		         key);
+		kiosk->category_label_count++;
+	}
+	if (st->label_seen[i] & (1u << l))
+		return fail(st, "'%s' is set twice in [%s%s]", lang, CATEGORY_SECTION, key);
+	st->label_seen[i] |= 1u << l;
+	char *copy = strdup(value);
+	if (!copy)
+		return fail(st, "out of memory");
+	free(kiosk->category_labels[i].label[l]);
+	kiosk->category_labels[i].label[l] = copy;
+	return true;
+}
+
+/* The line of a key in a section, or of the section header when key is NULL
+ * (the text has passed libinih already); 0 when not found. */
+static int find_line(const char *text, const char *section, const char *key)
+{
+	int line = 0;
+	bool in_section = false;
+	size_t slen = strlen(section), klen = key ? strlen(key) : 0;
+	for (const char *p = text; *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		line++;
+		const char *q = p;
+		while (q < p + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (*q == '[') {
+			q++;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			in_section = strncmp(q, section, slen) == 0 &&
+			             (q[slen] == ']' || q[slen] == ' ' || q[slen] == '\t');
+			if (in_section && !key)
+				return line;
+		} else if (in_section && key && strncmp(q, key, klen) == 0) {
+			const char *r = q + klen;
+			while (*r == ' ' || *r == '\t')
+				r++;
+			if (*r == '=' || *r == ':')
+				return line;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+static bool builtin_category(const char *key)
+{
+	size_t len = strlen(key);
+	for (const char *p = CONFIG_DEFAULT_CATEGORIES; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == len && strncmp(p, key, n) == 0)
+			return true;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
+/* Checks across sections, once the whole file is read: every category has a
+ * label source, every label section belongs to a category. */
+static bool check_categories(const struct parse_state *st, const char *text, int *line,
+                             char *reason, size_t reason_len)
+{
+	const struct config_kiosk *kiosk = &st->cfg->kiosk;
+	for (size_t i = 0; i < kiosk->category_label_count; i++) {
+		const char *key = kiosk->category_labels[i].key;
+		if (!list_contains(kiosk->categories, kiosk->category_count, key)) {
+			char section[64];
+			snprintf(section, sizeof(section), "%s%s", CATEGORY_SECTION, key);
+			*line = find_line(text, section, NULL);
+			snprintf(reason, reason_len, "[%s]: '%s' is not in [kiosk] categories",
+			         section, key);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < kiosk->category_count; i++) {
+		const char *key = kiosk->categories[i];
+		if (builtin_category(key))
+			continue;
+		const char *de = config_category_label(st->cfg, key, "de");
+		if (!de) {
+			*line = find_line(text, "kiosk", "categories");
+			snprintf(reason, reason_len,
+			         "categories: '%s' has no label: add [%s%s] with at least de = ...",
+			         key, CATEGORY_SECTION, key);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int handle_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	if (st->failed)
 		return 0;
+	if (strncmp(section, CATEGORY_SECTION, strlen(CATEGORY_SECTION)) == 0)
+		return set_category_label(st, section + strlen(CATEGORY_SECTION), name, value);
 	size_t i;
 	bool section_known = false;
 	for (i = 0; i < N_KEYS; i++) {
@@ -273,7 +817,22 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	case VALUE_PATH:
 	case VALUE_URL:
 	case VALUE_PIN:
+	case VALUE_DEVICE:
+	case VALUE_REGEX:
 		return set_string(st, k, value);
+	case VALUE_LANGUAGE:
+		st->seen_language = true;
+		return set_string(st, k, value);
+	case VALUE_SOURCE:
+	case VALUE_MODE:
+		return set_choice(st, k, value);
+	case VALUE_BOOL:
+		return set_bool(st, k, value);
+	case VALUE_CATEGORIES:
+		st->seen_categories = true;
+		return set_list(st, k, value);
+	case VALUE_LANGUAGES:
+		return set_list(st, k, value);
 	case VALUE_LOG_LEVEL:
 		return set_log_level(st, k, value);
 	case VALUE_SIZE:
@@ -313,6 +872,41 @@ static int first_bad_line(const char *text, size_t len, const char **why)
 	return 0;
 }
 
+/* Replaces every owned value in cfg (a shallow copy) by its own copy. On failure
+ * the copies made so far are freed and cfg's owned fields are NULL. */
+static bool copy_owned(struct config *cfg)
+{
+	bool ok = true;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_spec *k = &keys[i];
+		if (is_string_kind(k->kind)) {
+			char **field = field_string(cfg, k);
+			if (!ok)
+				*field = NULL;
+			else if (*field && !(*field = strdup(*field)))
+				ok = false;
+		} else if (is_list_kind(k->kind)) {
+			char ***field = field_list(cfg, k);
+			if (!ok) {
+				*field = NULL;
+				*field_count(cfg, k) = 0;
+			} else if (!list_dup(*field, *field_count(cfg, k), field)) {
+				*field_count(cfg, k) = 0;
+				ok = false;
+			}
+		}
+	}
+	struct config_category_label *labels = NULL;
+	if (ok && !labels_dup(cfg->kiosk.category_labels, cfg->kiosk.category_label_count, &labels))
+		ok = false;
+	cfg->kiosk.category_labels = labels;
+	if (!labels)
+		cfg->kiosk.category_label_count = 0;
+	if (!ok)
+		config_finish(cfg);
+	return ok;
+}
+
 static bool parse_text(struct config *cfg, const char *name, const char *text, size_t len,
                        char err[CONFIG_ERROR_MAX])
 {
@@ -324,25 +918,9 @@ static bool parse_text(struct config *cfg, const char *name, const char *text, s
 	}
 	/* Parse into a scratch copy so a failure leaves cfg's values as they were. */
 	struct config scratch = *cfg;
-	for (size_t i = 0; i < N_KEYS; i++) {
-		if (keys[i].kind == VALUE_STRING || keys[i].kind == VALUE_PATH ||
-		    keys[i].kind == VALUE_URL || keys[i].kind == VALUE_PIN) {
-			char **field = (char **)(void *)((char *)&scratch + keys[i].offset);
-			if (*field && !(*field = strdup(*field))) {
-				for (size_t j = 0; j < i; j++) {
-					if (keys[j].kind == VALUE_STRING ||
-					    keys[j].kind == VALUE_PATH ||
-					    keys[j].kind == VALUE_URL ||
-					    keys[j].kind == VALUE_PIN) {
-						char **f = (char **)(void *)((char *)&scratch +
-						                             keys[j].offset);
-						free(*f);
-					}
-				}
-				snprintf(err, CONFIG_ERROR_MAX, "%s:0: out of memory", name);
-				return false;
-			}
-		}
+	if (!copy_owned(&scratch)) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s:0: out of memory", name);
+		return false;
 	}
 	struct parse_state st = {.cfg = &scratch};
 	int line = ini_parse_string(text, handle_key, &st);
@@ -354,6 +932,13 @@ static bool parse_text(struct config *cfg, const char *name, const char *text, s
 		else
 			snprintf(err, CONFIG_ERROR_MAX,
 			         "%s:%d: not a [section] header or key = value line", name, line);
+		config_finish(&scratch);
+		return false;
+	}
+	int bad_line = 0;
+	char reason[CONFIG_ERROR_MAX / 2];
+	if (!check_categories(&st, text, &bad_line, reason, sizeof(reason))) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s:%d: %s", name, bad_line, reason);
 		config_finish(&scratch);
 		return false;
 	}

@@ -11,8 +11,23 @@
  *             retry_after_cap
  *   [log]     level (error|warning|info|debug)
  *   [metrics] textfile, status
+ *   [scanner] device, source (flatbed|adf), dpi, mode (auto|color|gray)
+ *   [kiosk]   panel_dpi, idle_timeout, idle_warning, kundennummer_pattern,
+ *             bg_pattern, categories, languages, language, high_contrast,
+ *             large_text
+ *   [category.KEY]  de, en, uk, ru, tr, ar: the button label of category KEY
+ *             in that language (optional; one section per category). A label
+ *             here wins over the translation catalogs. A key in categories that
+ *             is not one of the shipped keys (CONFIG_DEFAULT_CATEGORIES) has no
+ *             catalog entry and needs a section with at least de; a section
+ *             for a key that is not in categories is refused.
  *
  * Sizes accept a K, M or G suffix (powers of 1024); durations are seconds.
+ * Booleans are true|false|yes|no|on|off|1|0. Lists are comma-separated (blanks
+ * around items are ignored). [scanner] device may be empty (the first device
+ * found). Patterns are POSIX extended regular expressions, matched against the
+ * whole normalised case number (upper case, no spaces); a pattern that does
+ * not compile is rejected.
  */
 #ifndef SCANKIOSK_CONFIG_H
 #define SCANKIOSK_CONFIG_H
@@ -50,9 +65,69 @@ struct config_intake {
 	uint32_t retry_after_cap; /* longest Retry-After honoured, seconds; default 3600 */
 };
 
+/* [scanner]: the kiosk's scanner. */
+enum config_scan_source {
+	CONFIG_SCAN_SOURCE_FLATBED, /* "flatbed": the glass (default) */
+	CONFIG_SCAN_SOURCE_ADF,     /* "adf": the automatic document feeder */
+	CONFIG_SCAN_SOURCE_LAST
+};
+
+enum config_scan_mode {
+	CONFIG_SCAN_MODE_AUTO,  /* "auto": colour; grey content stored grey (default) */
+	CONFIG_SCAN_MODE_COLOR, /* "color": colour, always stored colour */
+	CONFIG_SCAN_MODE_GRAY,  /* "gray": grey */
+	CONFIG_SCAN_MODE_LAST
+};
+
+struct config_scanner {
+	char *device; /* SANE device name or "sim:SPEC"; NULL: the first device found */
+	enum config_scan_source source;
+	uint32_t dpi; /* 75..1200; default 300 */
+	enum config_scan_mode mode;
+};
+
+#define CONFIG_MAX_CATEGORIES   16
+#define CONFIG_CATEGORY_KEY_MAX 32 /* [a-z0-9-], starting with a letter */
+#define CONFIG_MAX_LANGUAGES    6
+/* The category keys shipped, in the order shown. */
+#define CONFIG_DEFAULT_CATEGORIES                                                                  \
+	"continued-benefit,payslip,bank-statement,rent,sick-note,job-search,other"
+#define CONFIG_DEFAULT_LANGUAGES "de,en,uk,ru,tr,ar"
+
+#define CONFIG_LABEL_MAX_CHARS 60 /* characters of a category label */
+
+/* [category.KEY]: a site's labels for one category. */
+struct config_category_label {
+	char key[CONFIG_CATEGORY_KEY_MAX + 1];
+	char *label[CONFIG_MAX_LANGUAGES]; /* UTF-8, in the order de en uk ru tr ar; NULL if not
+	                                      given */
+};
+
+/* [kiosk]: the customer's UI. */
+struct config_kiosk {
+	uint32_t panel_dpi;         /* the panel's pixels per inch, for mm layout; default 96 */
+	uint32_t idle_timeout;      /* seconds without a touch before the warning; default 120 */
+	uint32_t idle_warning;      /* seconds of the warning's countdown, >= 20; default 30 */
+	char *kundennummer_pattern; /* NULL: the built-in default (kiosk/app/case_rules.h) */
+	char *bg_pattern;           /* NULL: the built-in default */
+	char **categories;          /* category keys in the order shown; never empty */
+	size_t category_count;
+	char **languages; /* language codes offered, in order (de en uk ru tr ar) */
+	size_t language_count;
+	/* The language every session starts in; must be in languages. Default "de",
+	 * or the first of languages when that list leaves German out. */
+	char *language;
+	bool high_contrast; /* start in the high-contrast theme; default false */
+	bool large_text;    /* start in large-text mode; default false */
+	struct config_category_label *category_labels; /* [category.KEY] sections; may be NULL */
+	size_t category_label_count;
+};
+
 struct config {
 	struct config_spool spool;
 	struct config_intake intake;
+	struct config_scanner scanner;
+	struct config_kiosk kiosk;
 	enum log_level log_level; /* default info */
 	char *metrics_textfile;   /* Prometheus textfile; may be NULL (none written) */
 	char *status_file; /* uploader status for the maintenance menu; default SPOOL/status */
@@ -73,6 +148,10 @@ __attribute__((warn_unused_result)) bool config_load(struct config *cfg, const c
 __attribute__((warn_unused_result)) bool config_load_string(struct config *cfg, const char *name,
                                                             const char *text,
                                                             char err[CONFIG_ERROR_MAX]);
+
+/* The label of category key in language lang ("de", ..., "ar") as configured in
+ * [category.KEY], or NULL when the configuration gives none (use the catalog). */
+const char *config_category_label(const struct config *cfg, const char *key, const char *lang);
 
 /* Frees what cfg owns. Accepts a cfg that was only initialised. */
 void config_finish(struct config *cfg);

@@ -1,6 +1,6 @@
 /*
  * test_config.c - the INI file: every key, defaults, and every kind of mistake
- * reported with file, line and reason.
+ * reported with file, line and reason (the kiosk's [scanner] and [kiosk] too).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,6 +123,237 @@ static void test_bad_values(void **state)
 	}
 }
 
+static void test_kiosk_defaults(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	assert_null(cfg.scanner.device);
+	assert_int_equal(cfg.scanner.source, CONFIG_SCAN_SOURCE_FLATBED);
+	assert_int_equal(cfg.scanner.dpi, 300);
+	assert_int_equal(cfg.scanner.mode, CONFIG_SCAN_MODE_AUTO);
+	assert_int_equal(cfg.kiosk.panel_dpi, 96);
+	assert_int_equal(cfg.kiosk.idle_timeout, 120);
+	assert_int_equal(cfg.kiosk.idle_warning, 30);
+	assert_null(cfg.kiosk.kundennummer_pattern);
+	assert_null(cfg.kiosk.bg_pattern);
+	static const char *const cats[] = {
+	        "continued-benefit", "payslip",    "bank-statement", "rent",
+	        "sick-note",         "job-search", "other"};
+	assert_int_equal(cfg.kiosk.category_count, 7);
+	for (size_t i = 0; i < 7; i++)
+		assert_string_equal(cfg.kiosk.categories[i], cats[i]);
+	static const char *const langs[] = {"de", "en", "uk", "ru", "tr", "ar"};
+	assert_int_equal(cfg.kiosk.language_count, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(cfg.kiosk.languages[i], langs[i]);
+	assert_string_equal(cfg.kiosk.language, "de");
+	assert_false(cfg.kiosk.high_contrast);
+	assert_false(cfg.kiosk.large_text);
+	config_finish(&cfg);
+	assert_null(cfg.kiosk.categories);
+	assert_int_equal(cfg.kiosk.category_count, 0);
+	config_finish(&cfg);
+}
+
+static void test_kiosk_file(void **state)
+{
+	(void)state;
+	static const char text[] = "[scanner]\n"
+	                           "device = sim:pages=/srv/pages;feeder=3\n"
+	                           "source = adf\n"
+	                           "dpi = 200\n"
+	                           "mode = gray\n"
+	                           "[kiosk]\n"
+	                           "panel_dpi = 160\n"
+	                           "idle_timeout = 90\n"
+	                           "idle_warning = 20\n"
+	                           "kundennummer_pattern = [0-9]{3}[A-Z][0-9]{6}\n"
+	                           "bg_pattern = [0-9]{5}BG[0-9]{7}|[0-9]{3}BG[0-9]{5}\n"
+	                           "categories = payslip, rent ,other\n"
+	                           "languages = ar,de,uk\n"
+	                           "language = uk\n"
+	                           "high_contrast = yes\n"
+	                           "large_text = 1\n";
+	struct config cfg;
+	char err[CONFIG_ERROR_MAX] = "";
+	config_init(&cfg);
+	assert_true(config_load_string(&cfg, "k.conf", text, err));
+	assert_string_equal(cfg.scanner.device, "sim:pages=/srv/pages;feeder=3");
+	assert_int_equal(cfg.scanner.source, CONFIG_SCAN_SOURCE_ADF);
+	assert_int_equal(cfg.scanner.dpi, 200);
+	assert_int_equal(cfg.scanner.mode, CONFIG_SCAN_MODE_GRAY);
+	assert_int_equal(cfg.kiosk.panel_dpi, 160);
+	assert_int_equal(cfg.kiosk.idle_timeout, 90);
+	assert_int_equal(cfg.kiosk.idle_warning, 20);
+	assert_string_equal(cfg.kiosk.kundennummer_pattern, "[0-9]{3}[A-Z][0-9]{6}");
+	assert_string_equal(cfg.kiosk.bg_pattern, "[0-9]{5}BG[0-9]{7}|[0-9]{3}BG[0-9]{5}");
+	assert_int_equal(cfg.kiosk.category_count, 3);
+	assert_string_equal(cfg.kiosk.categories[0], "payslip");
+	assert_string_equal(cfg.kiosk.categories[1], "rent");
+	assert_string_equal(cfg.kiosk.categories[2], "other");
+	assert_int_equal(cfg.kiosk.language_count, 3);
+	assert_string_equal(cfg.kiosk.languages[0], "ar");
+	assert_string_equal(cfg.kiosk.language, "uk");
+	assert_true(cfg.kiosk.high_contrast);
+	assert_true(cfg.kiosk.large_text);
+	/* The rest keeps its defaults. */
+	assert_string_equal(cfg.spool.dir, "/var/spool/scankiosk");
+	config_finish(&cfg);
+
+	/* An empty device means the first scanner found. */
+	config_init(&cfg);
+	assert_true(config_load_string(&cfg, "k.conf", "[scanner]\ndevice =\n", err));
+	assert_null(cfg.scanner.device);
+	/* Leaving German out makes the first offered language the start language. */
+	assert_true(config_load_string(&cfg, "k.conf", "[kiosk]\nlanguages = en, tr\n", err));
+	assert_string_equal(cfg.kiosk.language, "en");
+	assert_int_equal(cfg.kiosk.language_count, 2);
+	config_finish(&cfg);
+}
+
+static void test_kiosk_bad_values(void **state)
+{
+	(void)state;
+	static const struct bad_case cases[] = {
+	        {"[scanner]\nsource = feeder\n",
+	         "b.conf:2: source: 'feeder' is not one of flatbed, adf"},
+	        {"[scanner]\nmode = colour\n", "b.conf:2: mode: 'colour' is not one of auto"},
+	        {"[scanner]\ndpi = 50\n", "b.conf:2: dpi: 50 is out of range (75..1200)"},
+	        {"[scanner]\ndevice = a\x01b\n", "b.conf:2: device: control characters"},
+	        {"[kiosk]\nidle_warning = 19\n", "b.conf:2: idle_warning: 19 is out of range (20"},
+	        {"[kiosk]\nidle_timeout = 5\n", "b.conf:2: idle_timeout: 5 is out of range"},
+	        {"[kiosk]\npanel_dpi = 0\n", "b.conf:2: panel_dpi: 0 is out of range"},
+	        {"[kiosk]\nkundennummer_pattern = [0-9\n",
+	         "b.conf:2: kundennummer_pattern: not a valid extended regular expression"},
+	        {"[kiosk]\nbg_pattern = (BG\n",
+	         "b.conf:2: bg_pattern: not a valid extended regular expression"},
+	        {"[kiosk]\nbg_pattern =\n", "b.conf:2: bg_pattern: empty value"},
+	        {"[kiosk]\ncategories = payslip,,rent\n",
+	         "b.conf:2: categories: an empty item in the list"},
+	        {"[kiosk]\ncategories = Payslip\n",
+	         "b.conf:2: categories: 'Payslip' is not a category key"},
+	        {"[kiosk]\ncategories = pay slip\n",
+	         "b.conf:2: categories: 'pay slip' is not a category key"},
+	        {"[kiosk]\ncategories = rent,payslip,rent\n",
+	         "b.conf:2: categories: 'rent' is listed twice"},
+	        {"[kiosk]\ncategories = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n",
+	         "b.conf:2: categories: more than 16 items"},
+	        {"[kiosk]\ncategories =\n", "b.conf:2: categories: empty value"},
+	        {"[kiosk]\nlanguages = de,fr\n",
+	         "b.conf:2: languages: 'fr' is not one of de, en, uk, ru, tr, ar"},
+	        {"[kiosk]\nlanguages = de,en,de\n", "b.conf:2: languages: 'de' is listed twice"},
+	        {"[kiosk]\nlanguage = pl\n", "b.conf:2: language: 'pl' is not one of"},
+	        {"[kiosk]\nlanguages = de,en\nlanguage = ar\n",
+	         "b.conf:3: language: 'ar' is not in languages"},
+	        {"[kiosk]\nlanguage = ar\nlanguages = de,en\n",
+	         "b.conf:3: languages: does not include language 'ar'"},
+	        {"[kiosk]\nhigh_contrast = maybe\n",
+	         "b.conf:2: high_contrast: 'maybe' is not a boolean"},
+	        {"[kiosk]\nlarge_text = 1\nlarge_text = 0\n",
+	         "b.conf:3: 'large_text' is set twice in [kiosk]"},
+	        {"[kiosk]\nidle = 3\n", "b.conf:2: unknown key 'idle' in [kiosk]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config cfg;
+		char err[CONFIG_ERROR_MAX] = "";
+		config_init(&cfg);
+		bool ok = config_load_string(&cfg, "b.conf", cases[i].text, err);
+		if (ok || strncmp(err, cases[i].expect, strlen(cases[i].expect)) != 0)
+			fail_msg("case %zu: ok=%d err='%s' expected '%s'", i, ok, err,
+			         cases[i].expect);
+		/* A rejected file leaves the defaults whole. */
+		assert_int_equal(cfg.kiosk.category_count, 7);
+		assert_int_equal(cfg.kiosk.language_count, 6);
+		assert_string_equal(cfg.kiosk.language, "de");
+		assert_int_equal(cfg.kiosk.idle_warning, 30);
+		config_finish(&cfg);
+	}
+}
+
+static void test_category_labels(void **state)
+{
+	(void)state;
+	static const char text[] = "[category.payslip]\n"
+	                           "de = Lohnabrechnung oder Gehaltszettel\n"
+	                           "[kiosk]\n"
+	                           "categories = payslip,residence-permit,other\n"
+	                           "[category.residence-permit]\n"
+	                           "de = Aufenthaltstitel\n"
+	                           "uk = Посвідка на проживання\n"
+	                           "ar = تصريح الإقامة\n";
+	struct config cfg;
+	char err[CONFIG_ERROR_MAX] = "";
+	config_init(&cfg);
+	assert_null(config_category_label(&cfg, "payslip", "de")); /* none by default */
+	if (!config_load_string(&cfg, "c.conf", text, err))
+		fail_msg("%s", err);
+	assert_int_equal(cfg.kiosk.category_label_count, 2);
+	assert_string_equal(config_category_label(&cfg, "payslip", "de"),
+	                    "Lohnabrechnung oder Gehaltszettel");
+	assert_null(config_category_label(&cfg, "payslip", "en")); /* the catalog's */
+	assert_string_equal(config_category_label(&cfg, "residence-permit", "uk"),
+	                    "Посвідка на проживання");
+	assert_string_equal(config_category_label(&cfg, "residence-permit", "ar"), "تصريح الإقامة");
+	assert_null(config_category_label(&cfg, "residence-permit", "tr"));
+	assert_null(config_category_label(&cfg, "other", "de"));
+	assert_null(config_category_label(&cfg, "residence-permit", "fr"));
+	assert_null(config_category_label(&cfg, "residence-permit", NULL));
+	/* A second file over the first keeps and extends the labels. */
+	assert_true(config_load_string(&cfg, "d.conf", "[category.payslip]\nen = Pay slip\n", err));
+	assert_string_equal(config_category_label(&cfg, "payslip", "en"), "Pay slip");
+	assert_string_equal(config_category_label(&cfg, "residence-permit", "de"),
+	                    "Aufenthaltstitel");
+	config_finish(&cfg);
+	config_finish(&cfg);
+
+	static const struct bad_case cases[] = {
+	        {"[kiosk]\ncategories = payslip,passport\n",
+	         "b.conf:2: categories: 'passport' has no label: add [category.passport] with at "
+	         "least de"},
+	        {"[kiosk]\ncategories = passport\n[category.passport]\nen = Passport\n",
+	         "b.conf:2: categories: 'passport' has no label"},
+	        {"[category.passport]\nde = Pass\n",
+	         "b.conf:1: [category.passport]: 'passport' is not in [kiosk] categories"},
+	        {"\n[kiosk]\ncategories = rent\n[category.payslip]\nde = Lohn\n",
+	         "b.conf:4: [category.payslip]: 'payslip' is not in [kiosk] categories"},
+	        {"[category.Pass]\nde = Pass\n", "b.conf:2: [category.Pass]: 'Pass' is not a "
+	                                         "category key"},
+	        {"[category.rent]\nfr = Loyer\n",
+	         "b.conf:2: unknown key 'fr' in [category.rent] (de, en, uk, ru, tr, ar)"},
+	        {"[category.rent]\nde = Miete\nde = Wohnung\n",
+	         "b.conf:3: 'de' is set twice in [category.rent]"},
+	        {"[category.rent]\nde =\n", "b.conf:2: de: empty value"},
+	        {"[category.rent]\nde = Mi\xc3\n", "b.conf:2: de: not UTF-8 text"},
+	        {"[category.rent]\nde = Mi\x7f"
+	         "e\n",
+	         "b.conf:2: de: not UTF-8 text, or control"},
+	        {"[category.rent]\nde = "
+	         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	         "b.conf:2: de: a label has at most 60 characters"},
+	        {"[category]\nde = x\n", "b.conf:2: unknown section [category]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		bool ok = config_load_string(&cfg, "b.conf", cases[i].text, err);
+		if (ok || strncmp(err, cases[i].expect, strlen(cases[i].expect)) != 0)
+			fail_msg("case %zu: ok=%d err='%s' expected '%s'", i, ok, err,
+			         cases[i].expect);
+		assert_int_equal(cfg.kiosk.category_label_count, 0);
+		assert_null(cfg.kiosk.category_labels);
+		config_finish(&cfg);
+	}
+	/* 60 characters in Cyrillic (2 bytes each) are fine. */
+	char line[200] = "[category.rent]\nuk = ";
+	for (int i = 0; i < 60; i++)
+		strcat(line, "ж");
+	strcat(line, "\n");
+	config_init(&cfg);
+	if (!config_load_string(&cfg, "c.conf", line, err))
+		fail_msg("%s", err);
+	config_finish(&cfg);
+}
+
 static void test_long_line(void **state)
 {
 	(void)state;
@@ -169,9 +400,11 @@ static void test_file_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_defaults),    cmocka_unit_test(test_full_file),
-	        cmocka_unit_test(test_bad_values),  cmocka_unit_test(test_long_line),
-	        cmocka_unit_test(test_file_errors),
+	        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_full_file),
+	        cmocka_unit_test(test_bad_values),      cmocka_unit_test(test_long_line),
+	        cmocka_unit_test(test_file_errors),     cmocka_unit_test(test_kiosk_defaults),
+	        cmocka_unit_test(test_kiosk_file),      cmocka_unit_test(test_kiosk_bad_values),
+	        cmocka_unit_test(test_category_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
