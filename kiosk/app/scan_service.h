@@ -1,0 +1,158 @@
+/*
+ * scan_service.h - the scanner behind a service thread, so the UI never waits.
+ *
+ * The service thread owns the scanner driver (SANE or the simulator): it
+ * creates the driver, finds and opens the device, runs scan jobs
+ * (scan_job_start() configures the device on the calling thread, so it is
+ * called here), and closes the device when it is gone. When no device is
+ * found, or the device disappears, it tries again every retry_ms until the
+ * device is back and then reports READY: no restart is needed.
+ *
+ * The UI learns what happens in two ways, both non-blocking:
+ *  - scan_service_poll() takes the next queued event (pages, job end, state);
+ *  - scan_service_get_status() copies a snapshot to draw from.
+ * The notify callback runs on the service thread whenever an event was queued
+ * or the status changed; the UI pushes an SDL user event from it. It must not
+ * block and must not call scan_service functions.
+ *
+ * Threads: create, poll, get_status, scan, cancel, abort and destroy are meant
+ * for one thread (the UI thread); none of them waits on the scanner, except
+ * scan_service_destroy(), which joins the thread (program end).
+ */
+#ifndef SCANKIOSK_SCAN_SERVICE_H
+#define SCANKIOSK_SCAN_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "scan_job.h"
+#include "scanner.h"
+
+/* What the service is doing; what the scan screen shows. */
+enum scan_service_state {
+	SCAN_SERVICE_SEARCHING, /* looking for the scanner (at start, after it was unplugged) */
+	SCAN_SERVICE_READY,     /* a scanner is open and idle: scans can start */
+	SCAN_SERVICE_SCANNING,  /* a job runs: page, lines_done, lines_total in the status */
+	SCAN_SERVICE_STATE_LAST
+};
+
+/* Why the last scan stopped short, or why no scanner is there. The UI
+ * translates each into a message with what to do next. */
+enum scan_problem {
+	SCAN_PROBLEM_NONE,         /* no problem */
+	SCAN_PROBLEM_NO_SCANNER,   /* none found (yet); the service keeps looking */
+	SCAN_PROBLEM_FEEDER_EMPTY, /* no paper in the feeder (nothing was scanned) */
+	SCAN_PROBLEM_JAMMED,       /* paper jam: open the feeder, take the paper out */
+	SCAN_PROBLEM_COVER_OPEN,   /* lid or feeder cover open */
+	SCAN_PROBLEM_DEVICE_GONE,  /* unplugged or switched off during use; the service looks again
+	                            */
+	SCAN_PROBLEM_OTHER,        /* any other failure (details in the log) */
+	SCAN_PROBLEM_LAST
+};
+
+/* Stable lower-case ids for logs and tests: "searching", "ready", "scanning";
+ * "none", "no-scanner", "feeder-empty", "jammed", "cover-open", "device-gone", "other". */
+const char *scan_service_state_name(enum scan_service_state state);
+const char *scan_problem_name(enum scan_problem problem);
+
+/* Maps a driver outcome to a problem (SCANNER_OK, SCANNER_CANCELLED: NONE). */
+enum scan_problem scan_problem_from_status(enum scanner_status status);
+
+enum scan_service_source {
+	SCAN_SERVICE_SOURCE_DEFAULT, /* the configured source */
+	SCAN_SERVICE_SOURCE_FLATBED, /* the glass: one page */
+	SCAN_SERVICE_SOURCE_FEEDER,  /* the document feeder: until it is empty */
+	SCAN_SERVICE_SOURCE_LAST
+};
+
+struct scan_service_config {
+	/* "" or NULL: the first SANE device; "sim:SPEC": the simulator
+	 * (drivers/sim/README.md); otherwise a SANE device name. Copied. */
+	const char *device;
+	struct scan_options options; /* source, colour, dpi, area, quality (scan_options_init) */
+	unsigned retry_ms;           /* between attempts to find the device; 0: 2000 */
+};
+
+/* Fills cfg with: first SANE device, scan_options_init(), retry every 2 s. */
+void scan_service_config_init(struct scan_service_config *cfg);
+
+/* Applies the [scanner] section: device (borrowed from conf: keep conf alive
+ * until scan_service_create() returned), source (adf: the feeder), dpi and mode
+ * (auto, color: always colour, gray). */
+void scan_service_config_apply(struct scan_service_config *cfg, const struct config *conf);
+
+enum scan_service_event_kind {
+	SCAN_SERVICE_EVENT_STATE,        /* state or problem changed: state, problem */
+	SCAN_SERVICE_EVENT_PAGE_STARTED, /* the device started page `page` of job `job` */
+	SCAN_SERVICE_EVENT_PAGE_READY,   /* a finished page: `page_result`, ownership passes */
+	SCAN_SERVICE_EVENT_FINISHED,     /* job `job` is over: pages_done, problem, status */
+	SCAN_SERVICE_EVENT_LAST
+};
+
+struct scan_service_event {
+	enum scan_service_event_kind kind;
+	uint32_t job;                  /* the job the event is about (0 for STATE) */
+	enum scan_service_state state; /* STATE: the new state */
+	enum scan_problem problem;     /* STATE, FINISHED */
+	unsigned page;                 /* PAGE_STARTED, PAGE_READY: 1-based within the job */
+	struct scan_page *page_result; /* PAGE_READY: the receiver owns it (session_page_add) */
+	unsigned pages_done;           /* FINISHED: pages delivered by the job */
+	bool cancelled;                /* FINISHED: ended by cancel or abort */
+	enum scanner_status status;    /* FINISHED: the driver's outcome, for the log */
+};
+
+/* A snapshot for drawing. Progress is not queued as events; read it here. */
+struct scan_service_status {
+	enum scan_service_state state;
+	enum scan_problem problem; /* last problem; NONE once a scan started fine */
+	uint32_t job;              /* the running (or last) job, 0 before the first */
+	unsigned page;             /* SCANNING: the page being read, 1-based (0: none yet) */
+	uint32_t lines_done;       /* SCANNING: lines of that page read so far */
+	int32_t lines_total;       /* SCANNING: lines of that page, -1 when unknown */
+	unsigned pages_done;       /* SCANNING: pages finished in this job */
+	bool has_flatbed;          /* READY/SCANNING: what the open device offers */
+	bool has_feeder;
+	char model[128]; /* READY/SCANNING: vendor and model, for technicians */
+};
+
+struct scan_service;
+
+/* Starts the service thread, which begins looking for the device at once.
+ * Returns NULL when memory is short or the thread cannot start. */
+struct scan_service *scan_service_create(const struct scan_service_config *cfg,
+                                         void (*notify)(void *userdata), void *userdata);
+
+/* Aborts a running job, stops the thread (joining it: this may wait for a slow
+ * device listing or close), frees undelivered pages. Accepts NULL. */
+void scan_service_destroy(struct scan_service *svc);
+
+/* Takes the next event without waiting. Returns false when there is none. */
+bool scan_service_poll(struct scan_service *svc, struct scan_service_event *ev);
+
+/* Copies the current status without waiting. */
+void scan_service_get_status(struct scan_service *svc, struct scan_service_status *out);
+
+/*
+ * Asks for a scan and returns at once: the job id (> 0) that the events will
+ * carry, or 0 when the service is not READY (searching, or a job runs). On
+ * success the status reads SCANNING at once (no STATE event is queued for
+ * that); FINISHED and a STATE event (READY, or SEARCHING after the device
+ * went) end the job.
+ * max_pages 0: one page on the flatbed, until the feeder is empty on the
+ * feeder; otherwise at most that many (the session's remaining room).
+ */
+uint32_t scan_service_scan(struct scan_service *svc, enum scan_service_source source,
+                           unsigned max_pages);
+
+/* Stops the running job: the page being read is dropped, pages already
+ * finished still arrive, then FINISHED(cancelled). No-op when idle. */
+void scan_service_cancel(struct scan_service *svc);
+
+/* Stops the running job and drops every page of it not yet taken by
+ * scan_service_poll(), zeroed (the session is being wiped). FINISHED(cancelled)
+ * still arrives. No-op when idle. */
+void scan_service_abort(struct scan_service *svc);
+
+#endif
