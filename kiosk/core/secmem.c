@@ -3,6 +3,7 @@
  */
 #include "secmem.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,4 +38,10 @@ int secmem_grow(unsigned char **p, size_t *cap, size_t need, size_t max)
 	*p = n;
 	*cap = ncap;
 	return 0;
+}
+
+void secmem_harden_heap(void)
+{
+	/* A fixed threshold also turns off glibc's dynamic adjustment. */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }

@@ -21,4 +21,14 @@ void secmem_free(void *p, size_t len);
 __attribute__((warn_unused_result)) int secmem_grow(unsigned char **p, size_t *cap, size_t need,
                                                     size_t max);
 
+/*
+ * Makes the allocator return every block of 128 KiB or more to the kernel
+ * when it is freed, and take fresh (zero) pages for the next one. Whole pages
+ * pass through libjpeg, libturbojpeg and libcurl buffers that the libraries
+ * free without zeroing; glibc's default threshold rises after the first large
+ * free, and the next malloc of that size then returned the previous page,
+ * intact. Call first thing in main(), before any thread starts.
+ */
+void secmem_harden_heap(void);
+
 #endif

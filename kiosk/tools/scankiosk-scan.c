@@ -19,6 +19,7 @@
 #include "log.h"
 #include "scan_job.h"
 #include "scanner.h"
+#include "secmem.h"
 #include "sha256.h"
 
 enum exit_code {
@@ -444,6 +445,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	secmem_harden_heap();
 	struct tool_args a;
 	struct scanner_driver *drv = NULL;
 	struct scanner *s = NULL;

@@ -488,6 +488,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	secmem_harden_heap();
 	const char *config_path = CONFIG_DEFAULT_PATH;
 	bool verbose = false;
 	int argi = 1;

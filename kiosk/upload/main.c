@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "secmem.h"
 #include "uploader.h"
 
 #ifndef SCANKIOSK_VERSION
@@ -48,6 +49,7 @@ static void harden(void)
 
 int main(int argc, char **argv)
 {
+	secmem_harden_heap();
 	static const struct option options[] = {
 	        {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, '1'},
 	        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
