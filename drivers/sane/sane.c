@@ -9,10 +9,12 @@
 #include "sane_fake.h"
 #include "scanner.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,24 +174,58 @@ struct sane_dev {
 	size_t max_buffer;
 };
 
-static const struct sane_api real_api = {
-        .init = sane_init,
-        .exit = sane_exit,
-        .get_devices = sane_get_devices,
-        .open = sane_open,
-        .close = sane_close,
-        .get_option_descriptor = sane_get_option_descriptor,
-        .control_option = sane_control_option,
-        .get_parameters = sane_get_parameters,
-        .start = sane_start,
-        .read = sane_read,
-        .cancel = sane_cancel,
-        .set_io_mode = sane_set_io_mode,
-        .get_select_fd = sane_get_select_fd,
-        .strstatus = sane_strstatus,
-        .usb_root = NULL,
-        .max_buffer_bytes = 0,
-};
+/*
+ * libsane is opened when the first SANE driver is made, not by the dynamic
+ * loader when a program starts: it brings libusb, libxml2, ICU and libstdc++
+ * along, whose relocations were half of the kiosk's time to its first frame,
+ * and a start with the simulator never needs them.
+ */
+#define LIBSANE "libsane.so.1"
+
+static struct sane_api real_api;
+static bool real_api_loaded;
+static pthread_once_t real_api_once = PTHREAD_ONCE_INIT;
+
+static void load_real_api(void)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} entries[] = {
+	        {"sane_init", offsetof(struct sane_api, init)},
+	        {"sane_exit", offsetof(struct sane_api, exit)},
+	        {"sane_get_devices", offsetof(struct sane_api, get_devices)},
+	        {"sane_open", offsetof(struct sane_api, open)},
+	        {"sane_close", offsetof(struct sane_api, close)},
+	        {"sane_get_option_descriptor", offsetof(struct sane_api, get_option_descriptor)},
+	        {"sane_control_option", offsetof(struct sane_api, control_option)},
+	        {"sane_get_parameters", offsetof(struct sane_api, get_parameters)},
+	        {"sane_start", offsetof(struct sane_api, start)},
+	        {"sane_read", offsetof(struct sane_api, read)},
+	        {"sane_cancel", offsetof(struct sane_api, cancel)},
+	        {"sane_set_io_mode", offsetof(struct sane_api, set_io_mode)},
+	        {"sane_get_select_fd", offsetof(struct sane_api, get_select_fd)},
+	        {"sane_strstatus", offsetof(struct sane_api, strstatus)},
+	};
+	/* Global, as when it was linked: backends it loads may look up its symbols. */
+	void *lib = dlopen(LIBSANE, RTLD_NOW | RTLD_GLOBAL);
+	if (!lib)
+		return;
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		void *sym = dlsym(lib, entries[i].name);
+		if (!sym)
+			return;
+		/* POSIX: a function's address as dlsym() returns it. */
+		memcpy((char *)&real_api + entries[i].offset, &sym, sizeof(sym));
+	}
+	real_api_loaded = true;
+}
+
+static const struct sane_api *get_real_api(void)
+{
+	pthread_once(&real_api_once, load_real_api);
+	return real_api_loaded ? &real_api : NULL;
+}
 
 /* SANE has global state: one driver at a time. */
 static atomic_bool sane_in_use;
@@ -197,7 +233,7 @@ static const struct sane_api *_Atomic api_override;
 
 const struct sane_api *scanner_sane_real_api(void)
 {
-	return &real_api;
+	return get_real_api();
 }
 
 bool scanner_sane_set_api(const struct sane_api *api)
@@ -1977,7 +2013,12 @@ struct scanner_driver *scanner_sane_create(void)
 	if (atomic_exchange(&sane_in_use, true))
 		return NULL;
 	if (!api)
-		api = &real_api;
+		api = get_real_api();
+	if (!api) {
+		/* No libsane on this system: no SANE scanners, the simulator still works. */
+		atomic_store(&sane_in_use, false);
+		return NULL;
+	}
 	drv = calloc(1, sizeof(*drv));
 	if (!drv)
 		goto fail;

@@ -50,7 +50,8 @@ struct sane_api {
 	size_t max_buffer_bytes;
 };
 
-/* The table that calls the real libsane, for a fake to copy and override. */
+/* The table that calls the real libsane (opened on first use), for a fake to
+ * copy and override; NULL when libsane cannot be loaded. */
 const struct sane_api *scanner_sane_real_api(void);
 
 /* Makes the next scanner_sane_create() use api (NULL: the real libsane). api must
