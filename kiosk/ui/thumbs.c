@@ -1,0 +1,80 @@
+/* thumbs.c - thumbnail textures of the session's pages (see ui.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "scan_job.h"
+#include "ui.h"
+
+void ui_thumbs_clear(struct ui *ui)
+{
+	for (size_t i = 0; i < UI_THUMBS_MAX; i++) {
+		if (ui->thumbs[i].tex)
+			SDL_DestroyTexture(ui->thumbs[i].tex);
+		memset(&ui->thumbs[i], 0, sizeof(ui->thumbs[i]));
+	}
+}
+
+SDL_Texture *ui_thumb(struct ui *ui, const struct scan_page *page)
+{
+	if (!page || !page->thumb || page->thumb_width == 0 || page->thumb_height == 0)
+		return NULL;
+	struct ui_thumb *free_slot = NULL;
+	for (size_t i = 0; i < UI_THUMBS_MAX; i++) {
+		struct ui_thumb *t = &ui->thumbs[i];
+		if (t->tex && t->page == page && memcmp(t->sha, page->facts.sha256, 8) == 0)
+			return t->tex;
+		if (!free_slot && !t->tex)
+			free_slot = t;
+	}
+	if (!free_slot) {
+		/* Full: start over (pages are few; this is rare). */
+		ui_thumbs_clear(ui);
+		free_slot = &ui->thumbs[0];
+	}
+	/* A rotated page keeps its pointer but not its hash: drop the old one. */
+	for (size_t i = 0; i < UI_THUMBS_MAX; i++) {
+		struct ui_thumb *t = &ui->thumbs[i];
+		if (t->tex && t->page == page) {
+			SDL_DestroyTexture(t->tex);
+			memset(t, 0, sizeof(*t));
+		}
+	}
+	SDL_Texture *tex =
+	        SDL_CreateTexture(ui->renderer, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STATIC,
+	                          (int)page->thumb_width, (int)page->thumb_height);
+	if (!tex)
+		return NULL;
+	SDL_UpdateTexture(tex, NULL, page->thumb, (int)page->thumb_width * 3);
+	free_slot->page = page;
+	memcpy(free_slot->sha, page->facts.sha256, 8);
+	free_slot->tex = tex;
+	return tex;
+}
+
+const struct ui_widget *ui_page_tile(struct ui *ui, const char *id, SDL_Rect r,
+                                     const struct scan_page *page, bool selected)
+{
+	const struct ui_theme *t = ui->theme;
+	ui_fill(ui, r, t->panel);
+	SDL_Texture *tex = ui_thumb(ui, page);
+	int pad = ui_mm(ui, 1);
+	if (tex) {
+		double sw = (double)(r.w - 2 * pad) / page->thumb_width;
+		double sh = (double)(r.h - 2 * pad) / page->thumb_height;
+		double s = sw < sh ? sw : sh;
+		int w = (int)(page->thumb_width * s), h = (int)(page->thumb_height * s);
+		SDL_Rect dst = {r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h};
+		SDL_RenderCopy(ui->renderer, tex, NULL, &dst);
+	}
+	int bw = SDL_max(1, ui_mm(ui, t->border_mm));
+	ui_frame(ui, r, selected ? t->focus : t->border, selected ? bw * 4 : bw);
+	if (page && page->facts.blank) {
+		/* Shown, never dropped: the customer decides. */
+		SDL_Rect badge = {r.x + pad, r.y + r.h - ui_mm(ui, 9) - pad, r.w - 2 * pad,
+		                  ui_mm(ui, 9)};
+		ui_fill(ui, badge, t->danger_bg);
+		ui_text_fit(ui, _("Empty?"), badge, t->danger_fg);
+	}
+	return ui_widget_add(ui, id, UI_WIDGET_THUMB, r, true);
+}

@@ -1,0 +1,963 @@
+/* ui.c - the app loop, the one transition, widgets and drawing (see ui.h). */
+#include "ui.h"
+
+#include <SDL_ttf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "case_rules.h"
+#include "config.h"
+#include "frame_stats.h"
+#include "log.h"
+#include "page_view.h"
+#include "scan_service.h"
+#include "script.h"
+#include "secmem.h"
+#include "session.h"
+#include "spool.h"
+
+#ifndef SCANKIOSK_FONT_DIR
+#define SCANKIOSK_FONT_DIR "/usr/share/fonts/truetype/noto"
+#endif
+#ifndef SCANKIOSK_LOCALEDIR
+#define SCANKIOSK_LOCALEDIR "/usr/share/locale"
+#endif
+
+/* The hidden technician entry: a press this long in the top start corner. */
+#define CORNER_MM      10.0
+#define CORNER_HOLD_MS 5000
+
+static const struct ui_screen_impl *const screens[FLOW_SCREEN_LAST] = {
+        [FLOW_WELCOME] = &ui_screen_welcome,   [FLOW_CASE] = &ui_screen_case,
+        [FLOW_CATEGORY] = &ui_screen_category, [FLOW_SCAN] = &ui_screen_scan,
+        [FLOW_REVIEW] = &ui_screen_review,     [FLOW_CONFIRM] = &ui_screen_confirm,
+        [FLOW_RECEIPT] = &ui_screen_receipt,   [FLOW_TIMEOUT_WARNING] = &ui_screen_timeout_warning,
+};
+
+static const struct ui_screen_impl *current(const struct ui *ui)
+{
+	return screens[ui->screen];
+}
+
+/* ---- geometry ---- */
+
+int ui_mm(const struct ui *ui, double mm)
+{
+	return (int)(mm * ui->dpi / 25.4 + 0.5);
+}
+
+SDL_Rect ui_px(const struct ui *ui, double x, double y, double w, double h)
+{
+	SDL_Rect r = {ui_mm(ui, x), ui_mm(ui, y), ui_mm(ui, w), ui_mm(ui, h)};
+	if (ui->rtl)
+		r.x = ui->w - r.x - r.w;
+	return r;
+}
+
+static void update_metrics(struct ui *ui)
+{
+	SDL_GetRendererOutputSize(ui->renderer, &ui->w, &ui->h);
+	ui->w_mm = ui->w * 25.4 / ui->dpi;
+	ui->h_mm = ui->h * 25.4 / ui->dpi;
+	for (int r = 0; r < TEXT_ROLE_LAST; r++) {
+		double mm = ui->theme->cap_mm[r];
+		if (mm < UI_MIN_CAP_MM)
+			mm = UI_MIN_CAP_MM;
+		ui->sizes.cap_px[r] = ui_mm(ui, mm);
+	}
+}
+
+/* ---- the one transition ---- */
+
+void ui_transition(struct ui *ui, enum flow_screen to)
+{
+	enum flow_screen from = ui->screen;
+	if (to >= FLOW_SCREEN_LAST || to == from)
+		return;
+	bool ok = flow_go(&ui->flow, to);
+	if (!ok && to == FLOW_WELCOME) {
+		/* Wiping always ends at welcome, whatever the flow thinks. */
+		flow_init(&ui->flow);
+		ok = true;
+	}
+	if (!ok) {
+		log_warning("screen %s -> %s refused", flow_screen_name(from),
+		            flow_screen_name(to));
+		return;
+	}
+	if (current(ui)->leave)
+		current(ui)->leave(ui);
+	ui->screen = to;
+	ui->pressed = -1;
+	ui->tick_at_ms = 0;
+	ui->animating = false;
+	log_info("screen %s -> %s", flow_screen_name(from), flow_screen_name(to));
+	if (current(ui)->enter)
+		current(ui)->enter(ui);
+	ui_dirty(ui);
+}
+
+void ui_dirty(struct ui *ui)
+{
+	ui->dirty = true;
+}
+
+void ui_tick_in(struct ui *ui, uint32_t ms)
+{
+	ui->tick_at_ms = SDL_GetTicks64() + ms;
+}
+
+void ui_set_language(struct ui *ui, enum language lang)
+{
+	if (lang >= LANGUAGE_LAST)
+		return;
+	/* While a commit runs the session keeps the language it is sealing. */
+	(void)session_set_language(ui->session, lang);
+	ui->lang = lang;
+	ui->rtl = language_is_rtl(lang);
+	i18n_set(language_code(lang));
+	text_cache_clear(ui->text);
+	log_info("language %s", language_code(lang));
+	ui_dirty(ui);
+}
+
+void ui_post_wakeup(struct ui *ui)
+{
+	SDL_Event ev;
+	SDL_zero(ev);
+	ev.type = ui->wake_event;
+	SDL_PushEvent(&ev);
+}
+
+static void handle_notify(void *userdata)
+{
+	ui_post_wakeup(userdata);
+}
+
+/* ---- drawing ---- */
+
+static void set_color(struct ui *ui, SDL_Color c)
+{
+	SDL_SetRenderDrawColor(ui->renderer, c.r, c.g, c.b, c.a);
+}
+
+void ui_clear(struct ui *ui)
+{
+	set_color(ui, ui->theme->bg);
+	SDL_RenderClear(ui->renderer);
+	ui->widget_count = 0;
+}
+
+void ui_fill(struct ui *ui, SDL_Rect r, SDL_Color c)
+{
+	set_color(ui, c);
+	SDL_RenderFillRect(ui->renderer, &r);
+}
+
+void ui_frame(struct ui *ui, SDL_Rect r, SDL_Color c, int width)
+{
+	set_color(ui, c);
+	for (int i = 0; i < width && r.w > 2 * i && r.h > 2 * i; i++) {
+		SDL_Rect f = {r.x + i, r.y + i, r.w - 2 * i, r.h - 2 * i};
+		SDL_RenderDrawRect(ui->renderer, &f);
+	}
+}
+
+static struct text_style style_for(const struct ui *ui, enum text_role role, SDL_Color color)
+{
+	return (struct text_style){
+	        .bold = role != TEXT_BODY,
+	        .cap_px = ui->sizes.cap_px[role],
+	        .color = color,
+	        .rtl = ui->rtl,
+	};
+}
+
+#define WRAP_LINES 16
+
+/* Breaks text at spaces (and '\n') into lines no wider than maxw. buf holds a
+ * copy of text; lines[] point into it. Returns the line count. */
+static int wrap(struct ui *ui, const char *text, const struct text_style *st, int maxw, char *buf,
+                size_t cap, const char *lines[WRAP_LINES])
+{
+	size_t len = strnlen(text, cap - 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	int n = 0;
+	char *p = buf;
+	while (n < WRAP_LINES) {
+		char *ls = p, *lb = NULL, *q = p;
+		char *end = NULL;
+		for (;;) {
+			char *sp = q;
+			while (*sp && *sp != ' ' && *sp != '\n')
+				sp++;
+			char save = *sp;
+			*sp = '\0';
+			int w = text_width(ui->text, ls, st);
+			*sp = save;
+			if (w > maxw && lb) {
+				*lb = '\0';
+				end = lb + 1;
+				break;
+			}
+			if (save == '\0' || save == '\n') {
+				*sp = '\0';
+				end = save ? sp + 1 : NULL;
+				break;
+			}
+			lb = sp;
+			q = sp + 1;
+		}
+		lines[n++] = ls;
+		if (!end)
+			break;
+		p = end;
+	}
+	return n;
+}
+
+/* Draws wrapped text. With center, the block's cap heights are centred in r;
+ * otherwise the first line's box starts at r.y. Returns the block's height. */
+static int draw_text(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r,
+                     enum ui_align align, SDL_Color color, bool private, bool center)
+{
+	if (!utf8 || !*utf8)
+		return 0;
+	struct text_style st = style_for(ui, role, color);
+	size_t cap = strnlen(utf8, 4096) + 1;
+	char *buf = malloc(cap);
+	if (!buf)
+		return 0;
+	const char *lines[WRAP_LINES];
+	int n = wrap(ui, utf8, &st, r.w, buf, cap, lines);
+	int lh = text_height(ui->text, &st);
+	int base = r.y + text_ascent(ui->text, &st);
+	if (center)
+		base = r.y + r.h / 2 - (n - 1) * lh / 2 + st.cap_px / 2;
+	for (int i = 0; i < n; i++, base += lh) {
+		struct text_line line;
+		if (!text_line(ui->text, lines[i], &st, !private, &line))
+			continue;
+		int x = r.x;
+		bool to_right = (align == UI_ALIGN_END) != ui->rtl;
+		if (align == UI_ALIGN_CENTER)
+			x = r.x + (r.w - line.w) / 2;
+		else if (to_right)
+			x = r.x + r.w - line.w;
+		SDL_Rect dst = {x, base - line.ascent, line.w, line.h};
+		SDL_RenderCopy(ui->renderer, line.tex, NULL, &dst);
+		text_line_release(&line);
+	}
+	secmem_free(buf, cap);
+	return n * lh;
+}
+
+int ui_text(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r, enum ui_align align,
+            SDL_Color color)
+{
+	return draw_text(ui, utf8, role, r, align, color, false, false);
+}
+
+int ui_text_private(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r,
+                    enum ui_align align, SDL_Color color)
+{
+	return draw_text(ui, utf8, role, r, align, color, true, false);
+}
+
+static struct ui_widget *widget_add(struct ui *ui, const char *id, enum ui_widget_kind kind,
+                                    SDL_Rect r, bool enabled)
+{
+	if (ui->widget_count == UI_WIDGETS_MAX) {
+		log_error("too many widgets on screen %s", flow_screen_name(ui->screen));
+		return NULL;
+	}
+	struct ui_widget *w = &ui->widgets[ui->widget_count++];
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	w->kind = kind;
+	w->rect = r;
+	w->enabled = enabled;
+	w->text_hash = 0;
+	return w;
+}
+
+const struct ui_widget *ui_widget_add(struct ui *ui, const char *id, enum ui_widget_kind kind,
+                                      SDL_Rect r, bool enabled)
+{
+	return widget_add(ui, id, kind, r, enabled);
+}
+
+uint64_t ui_text_hash(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3u;
+	}
+	return h ? h : 1;
+}
+
+const struct ui_widget *ui_label(struct ui *ui, const char *id, SDL_Rect r, const char *text)
+{
+	struct ui_widget *w = widget_add(ui, id, UI_WIDGET_LABEL, r, false);
+	if (w && text)
+		w->text_hash = ui_text_hash(text);
+	return w;
+}
+
+const struct ui_widget *ui_widget_find(const struct ui *ui, const char *id)
+{
+	for (size_t i = ui->widget_count; i-- > 0;) {
+		if (strcmp(ui->widgets[i].id, id) == 0)
+			return &ui->widgets[i];
+	}
+	return NULL;
+}
+
+static bool pressed_is(const struct ui *ui, const char *id)
+{
+	return ui->pressed >= 0 && (size_t)ui->pressed < UI_WIDGETS_MAX &&
+	       strcmp(ui->widgets[ui->pressed].id, id) == 0;
+}
+
+int ui_text_center(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r,
+                   SDL_Color color)
+{
+	return draw_text(ui, utf8, role, r, UI_ALIGN_CENTER, color, false, true);
+}
+
+void ui_text_fit(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg)
+{
+	int pad = ui_mm(ui, 1.5);
+	SDL_Rect inner = {r.x + pad, r.y, r.w - 2 * pad, r.h};
+	/* Too wide in bold: the regular weight, then wrapping, never smaller. */
+	struct text_style bold = style_for(ui, TEXT_BOLD, fg);
+	enum text_role role = TEXT_BOLD;
+	if (text_width(ui->text, label, &bold) > inner.w)
+		role = TEXT_BODY;
+	draw_text(ui, label, role, inner, UI_ALIGN_CENTER, fg, false, true);
+}
+
+const struct ui_widget *ui_button(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                                  enum ui_style style, bool enabled)
+{
+	const struct ui_theme *t = ui->theme;
+	SDL_Color bg = t->button_bg, fg = t->button_fg;
+	switch (style) {
+	case UI_STYLE_PRIMARY:
+		bg = t->primary_bg;
+		fg = t->primary_fg;
+		break;
+	case UI_STYLE_SELECTED:
+		bg = t->selected_bg;
+		fg = t->selected_fg;
+		break;
+	case UI_STYLE_DANGER:
+		bg = t->danger_bg;
+		fg = t->danger_fg;
+		break;
+	case UI_STYLE_NORMAL:
+	case UI_STYLE_LAST:
+		break;
+	}
+	if (!enabled) {
+		bg = t->disabled_bg;
+		fg = t->disabled_fg;
+	}
+	bool down = enabled && pressed_is(ui, id);
+	ui_fill(ui, r, bg);
+	ui_frame(ui, r, down ? t->focus : t->border,
+	         SDL_max(1, ui_mm(ui, t->border_mm)) * (down ? 3 : 1));
+	if (label && *label)
+		ui_text_fit(ui, label, r, fg);
+	return ui_widget_add(ui, id, UI_WIDGET_BUTTON, r, enabled);
+}
+
+const struct ui_widget *ui_field(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                                 const char *value, bool focused, const char *message)
+{
+	const struct ui_theme *t = ui->theme;
+	struct text_style st = style_for(ui, TEXT_BODY, t->fg);
+	int lh = text_height(ui->text, &st);
+	SDL_Rect lr = {r.x, r.y, r.w, lh * 2};
+	int label_h = ui_text(ui, label, TEXT_BOLD, lr, UI_ALIGN_START, t->fg);
+	SDL_Rect box = {r.x, r.y + label_h, r.w,
+	                SDL_max(ui_mm(ui, UI_MIN_TARGET_MM + 2), lh + ui_mm(ui, 3))};
+	ui_fill(ui, box, t->field_bg);
+	ui_frame(ui, box, focused ? t->focus : t->border,
+	         SDL_max(1, ui_mm(ui, t->border_mm)) * (focused ? 3 : 1));
+	int pad = ui_mm(ui, 2.5);
+	SDL_Rect vr = {box.x + pad, box.y, box.w - 2 * pad, box.h};
+	if (value && *value)
+		draw_text(ui, value, TEXT_BODY, vr, UI_ALIGN_START, t->fg, true, true);
+	if (focused) {
+		/* A caret after the text (at the end side). */
+		int tw = value && *value ? text_width(ui->text, value, &st) : 0;
+		int cx = ui->rtl ? vr.x + vr.w - tw - 3 : vr.x + tw + 2;
+		int ch = st.cap_px * 3 / 2;
+		ui_fill(ui,
+		        (SDL_Rect){cx, box.y + (box.h - ch) / 2, SDL_max(2, ui_mm(ui, 0.5)), ch},
+		        t->focus);
+	}
+	if (message && *message) {
+		SDL_Rect mr = {r.x, box.y + box.h + ui_mm(ui, 0.5), r.w, lh * 2};
+		ui_text(ui, message, TEXT_BOLD, mr, UI_ALIGN_START, t->error);
+	}
+	return ui_widget_add(ui, id, UI_WIDGET_FIELD, box, true);
+}
+
+static void triangle(struct ui *ui, SDL_FPoint a, SDL_FPoint b, SDL_FPoint c, SDL_Color col)
+{
+	SDL_Vertex v[3] = {{a, col, {0, 0}}, {b, col, {0, 0}}, {c, col, {0, 0}}};
+	SDL_RenderGeometry(ui->renderer, NULL, v, 3, NULL, 0);
+}
+
+void ui_icon(struct ui *ui, enum ui_icon icon, SDL_Rect r, SDL_Color c)
+{
+	/* Drawn, not a font glyph: the Noto text fonts have no arrows. */
+	float s = (float)SDL_min(r.w, r.h) * 0.5f;
+	float cx = (float)r.x + (float)r.w / 2, cy = (float)r.y + (float)r.h / 2;
+	float d = ui->rtl && icon == UI_ICON_BACKSPACE ? -1.0f : 1.0f;
+	switch (icon) {
+	case UI_ICON_BACKSPACE: {
+		/* An arrow pointing to where text is erased (the start side). */
+		triangle(ui, (SDL_FPoint){cx - d * s * 0.8f, cy},
+		         (SDL_FPoint){cx - d * s * 0.1f, cy - s * 0.5f},
+		         (SDL_FPoint){cx - d * s * 0.1f, cy + s * 0.5f}, c);
+		float x0 = d > 0 ? cx - s * 0.15f : cx - s * 0.8f;
+		SDL_FRect shaft = {x0, cy - s * 0.15f, s * 0.95f, s * 0.3f};
+		set_color(ui, c);
+		SDL_RenderFillRectF(ui->renderer, &shaft);
+		break;
+	}
+	case UI_ICON_SHIFT: {
+		triangle(ui, (SDL_FPoint){cx, cy - s * 0.8f}, (SDL_FPoint){cx - s * 0.6f, cy},
+		         (SDL_FPoint){cx + s * 0.6f, cy}, c);
+		SDL_FRect stem = {cx - s * 0.25f, cy - s * 0.05f, s * 0.5f, s * 0.75f};
+		set_color(ui, c);
+		SDL_RenderFillRectF(ui->renderer, &stem);
+		break;
+	}
+	}
+}
+
+/* ---- chrome ---- */
+
+static double lang_row_mm(const struct ui *ui)
+{
+	return SDL_max(UI_MIN_TARGET_MM + 1.0, ui->theme->button_mm * 0.85);
+}
+
+double ui_chrome(struct ui *ui, const char *title)
+{
+	const struct ui_theme *t = ui->theme;
+	double gap = t->gap_mm;
+	double row = lang_row_mm(ui);
+	double w = (ui->w_mm - gap * (LANGUAGE_LAST + 1)) / LANGUAGE_LAST;
+	for (int i = 0; i < LANGUAGE_LAST; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "lang-%s", language_code((enum language)i));
+		SDL_Rect r = ui_px(ui, gap + i * (w + gap), gap, w, row);
+		ui_button(ui, id, r, language_native_name((enum language)i),
+		          (enum language)i == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true);
+	}
+	double y = gap + row + gap * 2;
+	if (title && *title) {
+		SDL_Rect tr = ui_px(ui, gap * 2, y, ui->w_mm - gap * 4, ui->h_mm / 4);
+		int h = ui_text(ui, title, TEXT_TITLE, tr, UI_ALIGN_START, t->fg);
+		y += h * 25.4 / ui->dpi + gap;
+	}
+	return y;
+}
+
+double ui_footer_mm(const struct ui *ui)
+{
+	return ui->theme->button_mm + 2 * ui->theme->gap_mm;
+}
+
+double ui_footer(struct ui *ui, const char *back_id, const char *back_label, const char *next_id,
+                 const char *next_label, bool next_enabled)
+{
+	const struct ui_theme *t = ui->theme;
+	double gap = t->gap_mm;
+	double y = ui->h_mm - ui_footer_mm(ui) + gap;
+	double bw = SDL_min(60.0, (ui->w_mm - 3 * gap) / 2);
+	if (back_id)
+		ui_button(ui, back_id, ui_px(ui, gap, y, bw, t->button_mm), back_label,
+		          UI_STYLE_NORMAL, true);
+	if (next_id)
+		ui_button(ui, next_id, ui_px(ui, ui->w_mm - gap - bw, y, bw, t->button_mm),
+		          next_label, UI_STYLE_PRIMARY, next_enabled);
+	return y - gap;
+}
+
+/* ---- input ---- */
+
+static int widget_at(const struct ui *ui, int x, int y)
+{
+	SDL_Point p = {x, y};
+	for (size_t i = ui->widget_count; i-- > 0;) {
+		if (SDL_PointInRect(&p, &ui->widgets[i].rect))
+			return (int)i;
+	}
+	return -1;
+}
+
+static void dispatch(struct ui *ui, const struct ui_event *ev)
+{
+	if (current(ui)->event)
+		current(ui)->event(ui, ev);
+}
+
+static bool in_corner(const struct ui *ui, int x, int y)
+{
+	int c = ui_mm(ui, CORNER_MM);
+	return y < c && (ui->rtl ? x >= ui->w - c : x < c);
+}
+
+static void press(struct ui *ui, int x, int y)
+{
+	idle_touch(&ui->idle);
+	ui->pressed = widget_at(ui, x, y);
+	ui->corner_down_ms = in_corner(ui, x, y) ? SDL_GetTicks64() : 0;
+	ui_dirty(ui);
+}
+
+static void release(struct ui *ui, int x, int y)
+{
+	int was = ui->pressed;
+	ui->pressed = -1;
+	ui_dirty(ui);
+	if (ui->corner_down_ms && in_corner(ui, x, y) &&
+	    SDL_GetTicks64() - ui->corner_down_ms >= CORNER_HOLD_MS) {
+		/* Reserved for the maintenance menu (kiosk/ui/README.md). */
+		ui->corner_down_ms = 0;
+		log_info("technician entry: no maintenance menu in this build");
+		return;
+	}
+	ui->corner_down_ms = 0;
+	if (was < 0 || (size_t)was >= ui->widget_count)
+		return;
+	int now = widget_at(ui, x, y);
+	if (now != was || !ui->widgets[was].enabled)
+		return;
+	/* A copy: the handler may redraw and rebuild the widget list. */
+	struct ui_widget w = ui->widgets[was];
+	enum language lang;
+	if (strncmp(w.id, "lang-", 5) == 0 && language_from_code(w.id + 5, &lang)) {
+		ui_set_language(ui, lang);
+		return;
+	}
+	struct ui_event ev = {.kind = UI_EVENT_TAP, .widget = &w};
+	dispatch(ui, &ev);
+}
+
+static void handle_key(struct ui *ui, const SDL_KeyboardEvent *key)
+{
+	idle_touch(&ui->idle);
+#ifdef SCANKIOSK_DEBUG_QUIT
+	/* Debug builds only: Ctrl+Alt+Q quits. A release build has no way out. */
+	if (key->keysym.sym == SDLK_q && (key->keysym.mod & KMOD_CTRL) &&
+	    (key->keysym.mod & KMOD_ALT)) {
+		ui->quit = true;
+		return;
+	}
+#endif
+	if (key->keysym.sym == SDLK_BACKSPACE) {
+		struct ui_event ev = {.kind = UI_EVENT_ERASE};
+		dispatch(ui, &ev);
+	}
+}
+
+/* Takes what the scan service queued: pages into the session, the job's end. */
+static void pump_scan(struct ui *ui)
+{
+	struct scan_service_event ev;
+	while (scan_service_poll(ui->scan, &ev)) {
+		switch (ev.kind) {
+		case SCAN_SERVICE_EVENT_PAGE_READY: {
+			struct scan_page *page = ev.page_result;
+			if (!page)
+				break;
+			if (ev.job != ui->scan_job || ui->scan_discard) {
+				scan_page_destroy(page);
+				break;
+			}
+			enum session_status st;
+			if (ui->rescan_index >= 0) {
+				st = session_page_replace(ui->session, (size_t)ui->rescan_index,
+				                          page);
+				ui->rescan_index = -1;
+				ui->rescan_done = st == SESSION_OK;
+			} else {
+				st = session_page_add(ui->session, page);
+			}
+			if (st != SESSION_OK)
+				log_warning("page not kept: %s", session_strerror(st));
+			break;
+		}
+		case SCAN_SERVICE_EVENT_FINISHED:
+			if (ev.job == ui->scan_job) {
+				log_info("scan job %u finished: %u pages, %s", ev.job,
+				         ev.pages_done, scan_problem_name(ev.problem));
+				/* Kept for the scan screen: the device may be back (READY,
+				 * no problem) before the UI draws again. */
+				if (!ui->scan_discard)
+					ui->scan_problem = (int)ev.problem;
+				ui->scan_job = 0;
+				ui->scan_discard = false;
+				idle_release(&ui->idle);
+			}
+			break;
+		case SCAN_SERVICE_EVENT_STATE:
+			log_info("scanner %s (%s)", scan_service_state_name(ev.state),
+			         scan_problem_name(ev.problem));
+			break;
+		case SCAN_SERVICE_EVENT_PAGE_STARTED:
+		case SCAN_SERVICE_EVENT_LAST:
+			break;
+		}
+	}
+}
+
+uint32_t ui_scan_start(struct ui *ui, unsigned max_pages)
+{
+	if (ui->scan_job)
+		return 0;
+	uint32_t job = scan_service_scan(ui->scan, SCAN_SERVICE_SOURCE_DEFAULT, max_pages);
+	if (job) {
+		ui->scan_job = job;
+		ui->scan_problem = SCAN_PROBLEM_NONE;
+		ui->scan_discard = false;
+		idle_hold(&ui->idle);
+		log_info("scan job %u started", job);
+	}
+	return job;
+}
+
+static void handle_event(struct ui *ui, SDL_Event *e)
+{
+	if (e->type == ui->wake_event) {
+		pump_scan(ui);
+		struct ui_event ev = {.kind = UI_EVENT_MODEL};
+		dispatch(ui, &ev);
+		ui_dirty(ui);
+		return;
+	}
+	switch (e->type) {
+	case SDL_QUIT:
+		if (ui->allow_close)
+			ui->quit = true;
+		break;
+	case SDL_FINGERDOWN:
+		press(ui, (int)(e->tfinger.x * ui->w), (int)(e->tfinger.y * ui->h));
+		break;
+	case SDL_FINGERUP:
+		release(ui, (int)(e->tfinger.x * ui->w), (int)(e->tfinger.y * ui->h));
+		break;
+	case SDL_MOUSEBUTTONDOWN:
+		if (e->button.which != SDL_TOUCH_MOUSEID && e->button.button == SDL_BUTTON_LEFT)
+			press(ui, e->button.x, e->button.y);
+		break;
+	case SDL_MOUSEBUTTONUP:
+		if (e->button.which != SDL_TOUCH_MOUSEID && e->button.button == SDL_BUTTON_LEFT)
+			release(ui, e->button.x, e->button.y);
+		break;
+	case SDL_TEXTINPUT: {
+		idle_touch(&ui->idle);
+		struct ui_event ev = {.kind = UI_EVENT_TEXT, .text = e->text.text};
+		dispatch(ui, &ev);
+		secmem_zero(e->text.text, sizeof(e->text.text));
+		ui_dirty(ui);
+		break;
+	}
+	case SDL_KEYDOWN:
+		handle_key(ui, &e->key);
+		break;
+	case SDL_WINDOWEVENT:
+		if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
+		    e->window.event == SDL_WINDOWEVENT_EXPOSED) {
+			update_metrics(ui);
+			ui_dirty(ui);
+		}
+		break;
+	case SDL_RENDER_TARGETS_RESET:
+	case SDL_RENDER_DEVICE_RESET:
+		text_cache_clear(ui->text);
+		ui_dirty(ui);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- session end ---- */
+
+static void wipe(struct ui *ui, const char *why)
+{
+	if (ui->scan_job) {
+		scan_service_abort(ui->scan);
+		ui->scan_discard = true;
+	}
+	ui->rescan_index = -1;
+	ui->rescan_done = false;
+	ui->scan_problem = SCAN_PROBLEM_NONE;
+	session_wipe(ui->session);
+	page_view_clear(ui->page_view);
+	ui_thumbs_clear(ui);
+	memset(&ui->receipt, 0, sizeof(ui->receipt));
+	ui_set_language(ui, LANGUAGE_DE);
+	idle_extend(&ui->idle);
+	log_info("session wiped (%s)", why);
+	ui_transition(ui, FLOW_WELCOME);
+}
+
+void ui_end_session(struct ui *ui, const char *why)
+{
+	wipe(ui, why);
+}
+
+static void check_idle(struct ui *ui)
+{
+	uint32_t countdown = 0;
+	enum idle_state st = idle_state(&ui->idle, &countdown);
+	if (st == IDLE_ACTIVE)
+		return;
+	if (ui->screen == FLOW_WELCOME) {
+		/* Nobody is in a session; only a chosen language is left to undo. */
+		if (ui->lang != LANGUAGE_DE || session_has_data(ui->session))
+			wipe(ui, "idle on welcome");
+		idle_extend(&ui->idle);
+		return;
+	}
+	if (st == IDLE_EXPIRED) {
+		wipe(ui, "inactivity");
+		return;
+	}
+	if (ui->screen != FLOW_TIMEOUT_WARNING)
+		ui_transition(ui, FLOW_TIMEOUT_WARNING);
+}
+
+/* ---- loop ---- */
+
+static void draw(struct ui *ui)
+{
+	frame_stats_begin(ui->frame_stats);
+	ui_clear(ui);
+	current(ui)->draw(ui);
+	SDL_RenderPresent(ui->renderer);
+	frame_stats_end(ui->frame_stats);
+	ui->frames++;
+	ui->dirty = false;
+}
+
+static int wait_ms(struct ui *ui)
+{
+	int64_t ms = 1000;
+	if (ui->animating)
+		ms = 16;
+	int64_t idle = idle_ms_to_next_change(&ui->idle);
+	if (idle >= 0 && idle < ms)
+		ms = idle;
+	if (ui->tick_at_ms) {
+		uint64_t now = SDL_GetTicks64();
+		int64_t t = ui->tick_at_ms > now ? (int64_t)(ui->tick_at_ms - now) : 0;
+		if (t < ms)
+			ms = t;
+	}
+	if (ui->script) {
+		int s = script_wait_ms(ui->script);
+		if (s < ms)
+			ms = s;
+	}
+	return (int)(ms < 0 ? 0 : ms);
+}
+
+int ui_run(struct ui *ui)
+{
+	while (!ui->quit) {
+		SDL_Event e;
+		if (SDL_WaitEventTimeout(&e, ui->dirty ? 0 : wait_ms(ui))) {
+			handle_event(ui, &e);
+			while (!ui->quit && SDL_PollEvent(&e))
+				handle_event(ui, &e);
+		}
+		if (ui->tick_at_ms && SDL_GetTicks64() >= ui->tick_at_ms) {
+			ui->tick_at_ms = 0;
+			struct ui_event ev = {.kind = UI_EVENT_TICK};
+			dispatch(ui, &ev);
+		}
+		check_idle(ui);
+		if (ui->dirty || ui->animating)
+			draw(ui);
+		if (ui->script && !ui->dirty && !SDL_HasEvents(SDL_FIRSTEVENT, SDL_LASTEVENT)) {
+			enum script_status st = script_step(ui->script, ui);
+			if (st != SCRIPT_RUNNING) {
+				ui->exit_code = st == SCRIPT_DONE ? 0 : 1;
+				ui->quit = true;
+			}
+		}
+	}
+	return ui->exit_code;
+}
+
+/* ---- start and end ---- */
+
+/* Script mode's inactivity clock stands still: only `idle` moves it, so the
+ * countdown a screenshot shows does not depend on how fast the machine is. */
+static uint64_t script_clock(void *userdata)
+{
+	(void)userdata;
+	return 0;
+}
+
+static int start_model(struct ui *ui, const struct config *cfg, bool scripted)
+{
+	char err[256];
+	ui->rules = case_rules_create(cfg->kiosk.kundennummer_pattern, cfg->kiosk.bg_pattern, err,
+	                              sizeof(err));
+	if (!ui->rules) {
+		log_error("case number patterns: %s", err);
+		return -1;
+	}
+	ui->session = session_create(ui->rules);
+	if (!ui->session)
+		return -1;
+	struct spool_limits limits = {cfg->spool.max_bytes, cfg->spool.max_count};
+	enum spool_status sst = spool_open(cfg->spool.dir, &limits, &ui->spool);
+	if (sst != SPOOL_OK) {
+		log_error("spool %s: %s", cfg->spool.dir, spool_strerror(sst));
+		return -1;
+	}
+	enum container_status cst = container_load_key(cfg->spool.public_key, ui->public_key);
+	if (cst != CONTAINER_OK) {
+		log_error("public key %s: %s",
+		          cfg->spool.public_key ? cfg->spool.public_key : "(none)",
+		          container_strerror(cst));
+		return -1;
+	}
+	idle_init(&ui->idle, cfg->kiosk.idle_timeout, cfg->kiosk.idle_warning,
+	          scripted ? script_clock : NULL, NULL);
+	flow_init(&ui->flow);
+
+	struct scan_service_config sc;
+	scan_service_config_init(&sc);
+	sc.device = cfg->scanner.device;
+	sc.options.source = cfg->scanner.source == CONFIG_SCAN_SOURCE_ADF ? SCANNER_SOURCE_FEEDER
+	                                                                  : SCANNER_SOURCE_FLATBED;
+	sc.options.dpi = cfg->scanner.dpi;
+	sc.options.color = cfg->scanner.mode == CONFIG_SCAN_MODE_COLOR  ? SCAN_COLOR_KEEP
+	                   : cfg->scanner.mode == CONFIG_SCAN_MODE_GRAY ? SCAN_COLOR_GRAY
+	                                                                : SCAN_COLOR_AUTO;
+	ui->scan = scan_service_create(&sc, handle_notify, ui);
+	if (!ui->scan) {
+		log_error("the scan service cannot start");
+		return -1;
+	}
+	ui->page_view = page_view_create(handle_notify, ui);
+	if (!ui->page_view)
+		return -1;
+	return 0;
+}
+
+int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *opts)
+{
+	memset(ui, 0, sizeof(*ui));
+	ui->cfg = cfg;
+	ui->pressed = -1;
+	ui->rescan_index = -1;
+	ui->allow_close = opts->windowed;
+	ui->dpi = cfg->kiosk.panel_dpi ? cfg->kiosk.panel_dpi : 96;
+	ui->theme = ui_theme_get(ui_theme_choose(cfg->kiosk.high_contrast, cfg->kiosk.large_text));
+	ui->frame_stats = frame_stats_from_env();
+
+	/* No way out: Alt+Tab must not minimise the kiosk, nor losing focus. */
+	SDL_SetHint(SDL_HINT_ALLOW_ALT_TAB_WHILE_GRABBED, "0");
+	SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
+	SDL_SetHint(SDL_HINT_MOUSE_TOUCH_EVENTS, "0");
+	SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
+	if (opts->script_path) {
+		/* Tests: the software renderer straight into the window's pixels
+		 * (no GL driver probed for the window framebuffer). */
+		SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
+		SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+	}
+	if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+		log_error("SDL_Init: %s", SDL_GetError());
+		return -1;
+	}
+	ui->wake_event = SDL_RegisterEvents(1);
+	Uint32 flags = SDL_WINDOW_SHOWN;
+	int w = 1280, h = 800;
+	if (!opts->windowed)
+		flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+	ui->window = SDL_CreateWindow("scankiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
+	                              w, h, flags);
+	if (!ui->window) {
+		log_error("SDL_CreateWindow: %s", SDL_GetError());
+		return -1;
+	}
+	if (!opts->windowed)
+		SDL_SetWindowGrab(ui->window, SDL_TRUE);
+	ui->renderer = SDL_CreateRenderer(ui->window, -1, 0);
+	if (!ui->renderer) {
+		log_error("SDL_CreateRenderer: %s", SDL_GetError());
+		return -1;
+	}
+	SDL_RendererInfo info;
+	if (SDL_GetRendererInfo(ui->renderer, &info) == 0)
+		log_info("video driver %s, renderer %s", SDL_GetCurrentVideoDriver(), info.name);
+	SDL_ShowCursor(opts->windowed ? SDL_ENABLE : SDL_DISABLE);
+
+	const char *fonts = getenv("SCANKIOSK_FONT_DIR");
+	ui->text = text_create(ui->renderer, fonts ? fonts : SCANKIOSK_FONT_DIR);
+	if (!ui->text)
+		return -1;
+	const char *localedir = getenv("SCANKIOSK_LOCALEDIR");
+	i18n_init(localedir ? localedir : SCANKIOSK_LOCALEDIR);
+	update_metrics(ui);
+	log_info("panel %dx%d px, %.0f dpi, %.0fx%.0f mm, theme %s", ui->w, ui->h, ui->dpi,
+	         ui->w_mm, ui->h_mm, ui->theme->name);
+
+	if (start_model(ui, cfg, opts->script_path != NULL) != 0)
+		return -1;
+	if (opts->script_path) {
+		ui->script = script_load(opts->script_path);
+		if (!ui->script)
+			return -1;
+	}
+	ui_set_language(ui, LANGUAGE_DE);
+	ui->screen = FLOW_WELCOME;
+	log_info("screen (start) -> %s", flow_screen_name(ui->screen));
+	if (current(ui)->enter)
+		current(ui)->enter(ui);
+	ui_dirty(ui);
+	return 0;
+}
+
+void ui_finish(struct ui *ui)
+{
+	/* Reverse order of ui_init. The scan service goes first: its thread
+	 * posts SDL events. */
+	if (ui->scan)
+		scan_service_abort(ui->scan);
+	scan_service_destroy(ui->scan);
+	page_view_destroy(ui->page_view);
+	session_destroy(ui->session);
+	spool_destroy(ui->spool);
+	case_rules_destroy(ui->rules);
+	secmem_zero(ui->public_key, sizeof(ui->public_key));
+	script_destroy(ui->script);
+	ui_thumbs_clear(ui);
+	text_destroy(ui->text);
+	if (ui->renderer)
+		SDL_DestroyRenderer(ui->renderer);
+	if (ui->window)
+		SDL_DestroyWindow(ui->window);
+	if (TTF_WasInit())
+		TTF_Quit();
+	SDL_Quit();
+	frame_stats_finish(ui->frame_stats);
+	memset(ui, 0, sizeof(*ui));
+}
