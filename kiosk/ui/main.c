@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "secmem.h"
 #include "ui.h"
 
 static void usage(FILE *out)
@@ -44,6 +45,8 @@ static int harden(void)
 
 int main(int argc, char **argv)
 {
+	/* Before any thread: freed page buffers go back to the kernel. */
+	secmem_harden_heap();
 	static const struct option opts[] = {
 	        {"config", required_argument, NULL, 'c'},
 	        {"windowed", no_argument, NULL, 'w'},
