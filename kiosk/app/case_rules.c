@@ -56,7 +56,10 @@ static bool compile(regex_t *re, const char *pattern, char *err, size_t err_len)
 		return false;
 	}
 	snprintf(anchored, len, "^(%s)$", pattern);
-	int rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
+	/* The typed number is upper-cased before matching; REG_ICASE lets a
+	 * configured pattern written with lower-case letters ([a-z]) match too,
+	 * instead of never matching at all. */
+	int rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB | REG_ICASE);
 	free(anchored);
 	if (rc != 0) {
 		if (err) {
@@ -146,10 +149,15 @@ out:
 enum char_class {
 	CHAR_OTHER,  /* not allowed in a name */
 	CHAR_LETTER, /* may start a name */
-	CHAR_MARK,   /* combining mark, joiner: allowed after a letter */
-	CHAR_PUNCT,  /* hyphen, apostrophe */
+	CHAR_MARK,   /* combining mark: on a letter, at most NAME_MAX_MARKS in a row */
+	CHAR_JOINER, /* ZWNJ, ZWJ: between two letters */
+	CHAR_PUNCT,  /* hyphen, apostrophe: between two letters */
 	CHAR_SPACE,
 };
+
+/* Combining marks on one letter: Vietnamese needs two, pointed Hebrew three
+ * (dagesh, vowel, cantillation is not typed), Arabic shadda with a vowel two. */
+#define NAME_MAX_MARKS 3
 
 /* Letters of the scripts a kiosk customer's name is written in. Ranges are
  * inclusive; digits, symbols and punctuation of those blocks are left out. */
@@ -157,29 +165,52 @@ static const struct {
 	uint32_t lo, hi;
 	enum char_class cls;
 } ranges[] = {
-        {'A', 'Z', CHAR_LETTER},       {'a', 'z', CHAR_LETTER},
-        {0x00c0, 0x00d6, CHAR_LETTER}, {0x00d8, 0x00f6, CHAR_LETTER},
+        {'A', 'Z', CHAR_LETTER},
+        {'a', 'z', CHAR_LETTER},
+        {0x00c0, 0x00d6, CHAR_LETTER},
+        {0x00d8, 0x00f6, CHAR_LETTER},
         {0x00f8, 0x024f, CHAR_LETTER}, /* Latin-1 letters, Latin Extended-A/B */
         {0x02bc, 0x02bc, CHAR_PUNCT},  /* modifier apostrophe (Ukrainian) */
         {0x0300, 0x036f, CHAR_MARK},   /* combining diacritics */
-        {0x0386, 0x0386, CHAR_LETTER}, {0x0388, 0x03ff, CHAR_LETTER}, /* Greek */
-        {0x0400, 0x0482, CHAR_LETTER}, {0x0483, 0x0489, CHAR_MARK},
+        {0x0386, 0x0386, CHAR_LETTER},
+        {0x0388, 0x03ff, CHAR_LETTER}, /* Greek */
+        {0x0400, 0x0482, CHAR_LETTER},
+        {0x0483, 0x0489, CHAR_MARK},
         {0x048a, 0x052f, CHAR_LETTER}, /* Cyrillic and its supplement */
-        {0x0531, 0x0556, CHAR_LETTER}, {0x0561, 0x0587, CHAR_LETTER}, /* Armenian */
-        {0x0591, 0x05c7, CHAR_MARK},   {0x05d0, 0x05ea, CHAR_LETTER}, /* Hebrew */
-        {0x0620, 0x064a, CHAR_LETTER}, {0x064b, 0x065f, CHAR_MARK},   /* Arabic */
-        {0x066e, 0x066f, CHAR_LETTER}, {0x0670, 0x0670, CHAR_MARK},
-        {0x0671, 0x06d3, CHAR_LETTER}, {0x06d5, 0x06d5, CHAR_LETTER},
-        {0x06d6, 0x06dc, CHAR_MARK},   {0x06df, 0x06e8, CHAR_MARK},
-        {0x06ea, 0x06ed, CHAR_MARK},   {0x06ee, 0x06ef, CHAR_LETTER},
-        {0x06fa, 0x06fc, CHAR_LETTER}, {0x06ff, 0x06ff, CHAR_LETTER},
-        {0x0750, 0x077f, CHAR_LETTER},                              /* Arabic Supplement */
-        {0x08a0, 0x08c9, CHAR_LETTER}, {0x08ca, 0x08ff, CHAR_MARK}, /* Arabic Extended-A */
-        {0x10a0, 0x10ff, CHAR_LETTER},                              /* Georgian */
+        {0x0531, 0x0556, CHAR_LETTER},
+        {0x0561, 0x0587, CHAR_LETTER}, /* Armenian */
+        /* Hebrew: points are marks; maqaf is its hyphen; paseq, sof pasuq
+         * and nun hafukha are punctuation no name contains. */
+        {0x0591, 0x05bd, CHAR_MARK},
+        {0x05be, 0x05be, CHAR_PUNCT},
+        {0x05bf, 0x05bf, CHAR_MARK},
+        {0x05c1, 0x05c2, CHAR_MARK},
+        {0x05c4, 0x05c5, CHAR_MARK},
+        {0x05c7, 0x05c7, CHAR_MARK},
+        {0x05d0, 0x05ea, CHAR_LETTER},
+        /* Arabic; tatweel (0640) stretches a word for layout, it is no letter. */
+        {0x0620, 0x063f, CHAR_LETTER},
+        {0x0641, 0x064a, CHAR_LETTER},
+        {0x064b, 0x065f, CHAR_MARK},
+        {0x066e, 0x066f, CHAR_LETTER},
+        {0x0670, 0x0670, CHAR_MARK},
+        {0x0671, 0x06d3, CHAR_LETTER},
+        {0x06d5, 0x06d5, CHAR_LETTER},
+        {0x06d6, 0x06dc, CHAR_MARK},
+        {0x06df, 0x06e8, CHAR_MARK},
+        {0x06ea, 0x06ed, CHAR_MARK},
+        {0x06ee, 0x06ef, CHAR_LETTER},
+        {0x06fa, 0x06fc, CHAR_LETTER},
+        {0x06ff, 0x06ff, CHAR_LETTER},
+        {0x0750, 0x077f, CHAR_LETTER}, /* Arabic Supplement */
+        {0x08a0, 0x08c9, CHAR_LETTER},
+        {0x08ca, 0x08ff, CHAR_MARK},   /* Arabic Extended-A */
+        {0x10a0, 0x10ff, CHAR_LETTER}, /* Georgian */
         {0x1e00, 0x1eff, CHAR_LETTER}, /* Latin Extended Additional (Vietnamese) */
-        {0x200c, 0x200d, CHAR_MARK},   /* ZWNJ, ZWJ (Persian names) */
+        {0x200c, 0x200d, CHAR_JOINER}, /* ZWNJ, ZWJ (Persian names) */
         {0x2019, 0x2019, CHAR_PUNCT},  /* right single quotation mark as apostrophe */
-        {0xfb50, 0xfdfb, CHAR_LETTER}, {0xfe70, 0xfefc, CHAR_LETTER}, /* Arabic forms */
+        {0xfb50, 0xfdfb, CHAR_LETTER},
+        {0xfe70, 0xfefc, CHAR_LETTER}, /* Arabic forms */
 };
 
 static enum char_class classify(uint32_t cp)
@@ -200,6 +231,8 @@ enum case_check case_check_family_name(const char *typed, char out[CASE_NAME_MAX
 	const char *s = typed;
 	size_t n = 0, chars = 0;
 	bool pending_space = false;
+	enum char_class prev = CHAR_SPACE; /* what came last (spaces: before the start) */
+	unsigned marks = 0;                /* combining marks on the current letter */
 	memset(out, 0, CASE_NAME_MAX);
 	while (*s) {
 		uint32_t cp;
@@ -214,7 +247,13 @@ enum case_check case_check_family_name(const char *typed, char out[CASE_NAME_MAX
 			goto out;
 		}
 		if (cls == CHAR_SPACE) {
+			/* A hyphen, apostrophe or joiner stands between letters. */
+			if (n > 0 && (prev == CHAR_PUNCT || prev == CHAR_JOINER)) {
+				result = CASE_NAME_CHARACTERS;
+				goto out;
+			}
 			pending_space = n > 0; /* leading spaces are dropped */
+			prev = CHAR_SPACE;
 			s += len;
 			continue;
 		}
@@ -222,6 +261,26 @@ enum case_check case_check_family_name(const char *typed, char out[CASE_NAME_MAX
 			result = CASE_NAME_START;
 			goto out;
 		}
+		bool on_letter = !pending_space && (prev == CHAR_LETTER || prev == CHAR_MARK);
+		switch (cls) {
+		case CHAR_MARK:
+			if (!on_letter || ++marks > NAME_MAX_MARKS)
+				result = CASE_NAME_CHARACTERS;
+			break;
+		case CHAR_JOINER:
+		case CHAR_PUNCT:
+			if (!on_letter)
+				result = CASE_NAME_CHARACTERS;
+			break;
+		case CHAR_LETTER:
+			marks = 0;
+			break;
+		case CHAR_OTHER:
+		case CHAR_SPACE:
+			break;
+		}
+		if (result != CASE_OK)
+			goto out;
 		size_t space = pending_space ? 1 : 0;
 		if (chars + space + 1 > CASE_NAME_MAX_CHARS || n + space + len >= CASE_NAME_MAX) {
 			result = CASE_NAME_TOO_LONG;
@@ -236,9 +295,12 @@ enum case_check case_check_family_name(const char *typed, char out[CASE_NAME_MAX
 		n += len;
 		chars++;
 		s += len;
+		prev = cls;
 	}
 	if (n == 0)
 		result = CASE_EMPTY;
+	else if (prev == CHAR_PUNCT || prev == CHAR_JOINER)
+		result = CASE_NAME_CHARACTERS; /* "Anna-", "Anna'" */
 out:
 	if (result != CASE_OK)
 		secmem_zero(out, CASE_NAME_MAX);

@@ -4,14 +4,19 @@
  * Kundennummer and BG-Nummer: the typed text is normalised first (spaces
  * removed, a-z upper-cased), then matched whole against POSIX extended
  * regular expressions from the configuration ([kiosk] kundennummer_pattern,
- * bg_pattern) or the defaults below. Only ASCII letters and digits can pass.
+ * bg_pattern) or the defaults below, ignoring case (a pattern written with
+ * [a-z] matches too). Only ASCII letters and digits can pass.
  *
  * Family name: 1..CASE_NAME_MAX_CHARS characters after trimming; letters of
  * any script the kiosk offers (Latin with diacritics, Greek, Cyrillic,
- * Armenian, Georgian, Hebrew, Arabic incl. Persian/Urdu letters, combining
- * marks, ZWNJ), single spaces, hyphens and apostrophes (' and U+2019); it
- * starts with a letter. Leading/trailing spaces are dropped, runs of spaces
- * become one.
+ * Armenian, Georgian, Hebrew, Arabic incl. Persian/Urdu letters); combining
+ * marks only on a letter, at most 3 on one; ZWNJ/ZWJ, hyphens (- and the
+ * Hebrew maqaf) and apostrophes (', U+2019, U+02BC) only between two letters
+ * (so none at the end, none twice in a row, none next to a space); single
+ * spaces. It starts with a letter. Leading/trailing spaces are dropped, runs
+ * of spaces become one. A misplaced mark or sign is CASE_NAME_CHARACTERS.
+ * The text is not normalised (NFC): a name typed with a combining mark is
+ * kept as typed.
  *
  * Birth date: typed on a keypad as DD.MM.YYYY (also D.M.YYYY, or 8 digits
  * DDMMYYYY); a real calendar date, not in the future, age 14..120 on "today".

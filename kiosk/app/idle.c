@@ -5,11 +5,12 @@
 
 #include <time.h>
 
-static uint64_t monotonic_ms(void *userdata)
+uint64_t idle_boottime_ms(void *userdata)
 {
 	(void)userdata;
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Counts suspended time too (see idle.h). */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -36,8 +37,9 @@ void idle_init(struct idle_timer *t, uint32_t timeout_s, uint32_t warning_s, idl
 	        .warning_ms = (uint64_t)(warning_s < IDLE_MIN_WARNING_S ? IDLE_MIN_WARNING_S
 	                                                                : warning_s) *
 	                      1000u,
-	        .clock = clock ? clock : monotonic_ms,
+	        .clock = clock ? clock : idle_boottime_ms,
 	        .clock_userdata = clock_userdata,
+	        .hold_limit_ms = (uint64_t)IDLE_HOLD_LIMIT_S * 1000u,
 	};
 	t->last_ms = idle_now_ms(t);
 }
@@ -59,7 +61,7 @@ enum idle_state idle_state(const struct idle_timer *t, uint32_t *countdown_s)
 	if (countdown_s)
 		*countdown_s = 0;
 	if (t->holds)
-		return IDLE_ACTIVE;
+		return idle_hold_overdue(t) ? IDLE_EXPIRED : IDLE_ACTIVE;
 	uint64_t e = elapsed(t);
 	if (e < t->timeout_ms)
 		return IDLE_ACTIVE;
@@ -81,6 +83,8 @@ void idle_touch(struct idle_timer *t)
 void idle_extend(struct idle_timer *t)
 {
 	t->last_ms = idle_now_ms(t);
+	if (t->holds)
+		t->hold_deadline_ms = t->last_ms + t->hold_limit_ms;
 }
 
 void idle_advance(struct idle_timer *t, uint32_t seconds)
@@ -91,6 +95,23 @@ void idle_advance(struct idle_timer *t, uint32_t seconds)
 void idle_hold(struct idle_timer *t)
 {
 	t->holds++;
+	t->hold_deadline_ms = idle_now_ms(t) + t->hold_limit_ms;
+}
+
+void idle_hold_renew(struct idle_timer *t)
+{
+	if (t->holds)
+		t->hold_deadline_ms = idle_now_ms(t) + t->hold_limit_ms;
+}
+
+void idle_set_hold_limit(struct idle_timer *t, uint32_t seconds)
+{
+	t->hold_limit_ms = (uint64_t)(seconds ? seconds : IDLE_HOLD_LIMIT_S) * 1000u;
+}
+
+bool idle_hold_overdue(const struct idle_timer *t)
+{
+	return t->holds && idle_now_ms(t) >= t->hold_deadline_ms;
 }
 
 void idle_release(struct idle_timer *t)
@@ -101,8 +122,10 @@ void idle_release(struct idle_timer *t)
 
 int64_t idle_ms_to_next_change(const struct idle_timer *t)
 {
-	if (t->holds)
-		return -1;
+	if (t->holds) {
+		uint64_t now = idle_now_ms(t);
+		return now < t->hold_deadline_ms ? (int64_t)(t->hold_deadline_ms - now) : -1;
+	}
 	uint64_t e = elapsed(t);
 	if (e < t->timeout_ms)
 		return (int64_t)(t->timeout_ms - e);

@@ -29,6 +29,9 @@
 #define PROGRESS_NOTIFY_NS  33000000 /* at most ~30 progress wake-ups a second */
 #define EVENT_QUEUE_INITIAL 16
 #define LOG_EVERY_ATTEMPTS  30 /* while searching: one log line in so many attempts */
+/* Queue slots kept for the events that end a job (FINISHED, STATE): a page
+ * that cannot be queued is dropped, the end of a job never is. */
+#define EVENT_QUEUE_RESERVE 4
 
 struct scan_service {
 	pthread_t thread;
@@ -40,6 +43,7 @@ struct scan_service {
 	bool sim;
 	struct scan_options opts;
 	unsigned retry_ms;
+	const struct scan_service_hooks *hooks;
 	void (*notify)(void *userdata);
 	void *userdata;
 
@@ -48,7 +52,7 @@ struct scan_service {
 	bool scan_pending;
 	uint32_t pending_job;
 	enum scan_service_source pending_source;
-	unsigned pending_max;
+	uint32_t pending_max;
 	uint32_t next_job;
 	uint32_t cancel_job;  /* the job asked to stop (0: none) */
 	uint32_t abort_job;   /* the job whose pages are dropped (0: none) */
@@ -169,21 +173,26 @@ static bool queue_push(struct scan_service *svc, const struct scan_service_event
 		svc->queue[svc->q_len - 1] = *ev;
 		return true;
 	}
-	if (svc->q_len == svc->q_cap) {
-		if (svc->q_head > 0) {
-			memmove(svc->queue, svc->queue + svc->q_head,
-			        (svc->q_len - svc->q_head) * sizeof(*svc->queue));
-			svc->q_len -= svc->q_head;
-			svc->q_head = 0;
-		} else {
-			size_t cap = svc->q_cap ? svc->q_cap * 2 : EVENT_QUEUE_INITIAL;
-			struct scan_service_event *q = realloc(svc->queue, cap * sizeof(*q));
-			if (!q)
-				return false;
+	/* Pages and page starts leave the reserve free for the job's end. */
+	bool ending =
+	        ev->kind == SCAN_SERVICE_EVENT_FINISHED || ev->kind == SCAN_SERVICE_EVENT_STATE;
+	size_t keep = ending ? 0 : EVENT_QUEUE_RESERVE;
+	if (svc->q_len + keep >= svc->q_cap && svc->q_head > 0) {
+		memmove(svc->queue, svc->queue + svc->q_head,
+		        (svc->q_len - svc->q_head) * sizeof(*svc->queue));
+		svc->q_len -= svc->q_head;
+		svc->q_head = 0;
+	}
+	if (svc->q_len + keep >= svc->q_cap) {
+		size_t cap = svc->q_cap * 2;
+		struct scan_service_event *q = realloc(svc->queue, cap * sizeof(*q));
+		if (q) {
 			svc->queue = q;
 			svc->q_cap = cap;
 		}
 	}
+	if (svc->q_len + keep >= svc->q_cap)
+		return false;
 	svc->queue[svc->q_len++] = *ev;
 	return true;
 }
@@ -257,6 +266,8 @@ static void close_device(struct scan_service *svc, bool drop_driver)
 /* One attempt to find and open the device. Runs without the lock. */
 static bool try_open(struct scan_service *svc, struct scanner_caps *caps)
 {
+	if (svc->hooks && svc->hooks->before_open)
+		svc->hooks->before_open(svc->hooks->userdata);
 	if (!svc->drv) {
 		svc->drv = svc->sim ? scanner_sim_create(svc->device, handle_driver_log, svc)
 		                    : scanner_sane_create();
@@ -308,19 +319,22 @@ static void handle_job_notify(void *userdata)
 
 /* Runs one job to its end. Called without the lock. */
 static void run_job(struct scan_service *svc, uint32_t id, enum scan_service_source source,
-                    unsigned max_pages)
+                    uint32_t max_pages)
 {
 	struct scan_options opts = svc->opts;
 	if (source == SCAN_SERVICE_SOURCE_FLATBED)
 		opts.source = SCANNER_SOURCE_FLATBED;
 	else if (source == SCAN_SERVICE_SOURCE_FEEDER)
 		opts.source = SCANNER_SOURCE_FEEDER;
-	opts.max_pages = max_pages;
+	/* The job's 0 is "until the feeder is empty". */
+	opts.max_pages = max_pages == SCAN_SERVICE_UNLIMITED ? 0 : max_pages;
 
 	enum scanner_status status = SCANNER_CANCELLED;
 	unsigned pages_done = 0;
 	struct scan_job *job = NULL;
 
+	if (svc->hooks && svc->hooks->before_job)
+		svc->hooks->before_job(svc->hooks->userdata);
 	pthread_mutex_lock(&svc->lock);
 	bool stop = svc->quit || svc->cancel_job == id || svc->abort_job == id;
 	pthread_mutex_unlock(&svc->lock);
@@ -472,7 +486,7 @@ static void *service_thread(void *arg)
 		if (svc->scan_pending) {
 			uint32_t id = svc->pending_job;
 			enum scan_service_source source = svc->pending_source;
-			unsigned max = svc->pending_max;
+			uint32_t max = svc->pending_max;
 			svc->scan_pending = false;
 			svc->running_job = id;
 			pthread_mutex_unlock(&svc->lock);
@@ -504,11 +518,19 @@ struct scan_service *scan_service_create(const struct scan_service_config *cfg,
 	}
 	svc->opts = cfg->options;
 	svc->retry_ms = cfg->retry_ms ? cfg->retry_ms : DEFAULT_RETRY_MS;
+	svc->hooks = cfg->hooks;
 	svc->notify = notify_fn;
 	svc->userdata = userdata;
 	svc->status.state = SCAN_SERVICE_SEARCHING;
 	svc->status.problem = SCAN_PROBLEM_NONE;
 	svc->next_job = 1;
+	svc->queue = calloc(EVENT_QUEUE_INITIAL, sizeof(*svc->queue));
+	if (!svc->queue) {
+		free(svc->device);
+		free(svc);
+		return NULL;
+	}
+	svc->q_cap = EVENT_QUEUE_INITIAL;
 
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -520,6 +542,7 @@ struct scan_service *scan_service_create(const struct scan_service_config *cfg,
 		log_error("cannot start the scanner thread");
 		pthread_cond_destroy(&svc->cond);
 		pthread_mutex_destroy(&svc->lock);
+		free(svc->queue);
 		free(svc->device);
 		free(svc);
 		return NULL;
@@ -551,7 +574,10 @@ bool scan_service_poll(struct scan_service *svc, struct scan_service_event *ev)
 	bool got = false;
 	pthread_mutex_lock(&svc->lock);
 	if (svc->q_head < svc->q_len) {
-		*ev = svc->queue[svc->q_head++];
+		*ev = svc->queue[svc->q_head];
+		/* No copy of a page pointer stays behind in the queue. */
+		memset(&svc->queue[svc->q_head], 0, sizeof(*svc->queue));
+		svc->q_head++;
 		got = true;
 		if (svc->q_head == svc->q_len)
 			svc->q_head = svc->q_len = 0;
@@ -567,11 +593,26 @@ void scan_service_get_status(struct scan_service *svc, struct scan_service_statu
 	pthread_mutex_unlock(&svc->lock);
 }
 
+void scan_service_event_discard(struct scan_service_event *ev)
+{
+	if (!ev)
+		return;
+	if (ev->kind == SCAN_SERVICE_EVENT_PAGE_READY)
+		scan_page_destroy(ev->page_result);
+	memset(ev, 0, sizeof(*ev));
+}
+
 uint32_t scan_service_scan(struct scan_service *svc, enum scan_service_source source,
                            unsigned max_pages)
 {
+	return scan_service_start(svc, source, max_pages ? max_pages : SCAN_SERVICE_UNLIMITED);
+}
+
+uint32_t scan_service_start(struct scan_service *svc, enum scan_service_source source,
+                            uint32_t max_pages)
+{
 	uint32_t id = 0;
-	if ((unsigned)source >= SCAN_SERVICE_SOURCE_LAST)
+	if ((unsigned)source >= SCAN_SERVICE_SOURCE_LAST || max_pages == 0)
 		return 0;
 	pthread_mutex_lock(&svc->lock);
 	if (svc->status.state == SCAN_SERVICE_READY && !svc->scan_pending && !svc->quit) {

@@ -67,12 +67,23 @@ enum scan_service_source {
 	SCAN_SERVICE_SOURCE_LAST
 };
 
+/* Test hooks, called on the service thread; NULL in the product. */
+struct scan_service_hooks {
+	/* Before each attempt to find and open the device, and before a job
+	 * accepted by scan_service_start() is set up. May block (a test holds the
+	 * service thread there to check that the UI's calls never wait on it). */
+	void (*before_open)(void *userdata);
+	void (*before_job)(void *userdata);
+	void *userdata;
+};
+
 struct scan_service_config {
 	/* "" or NULL: the first SANE device; "sim:SPEC": the simulator
 	 * (drivers/sim/README.md); otherwise a SANE device name. Copied. */
 	const char *device;
 	struct scan_options options; /* source, colour, dpi, area, quality (scan_options_init) */
 	unsigned retry_ms;           /* between attempts to find the device; 0: 2000 */
+	const struct scan_service_hooks *hooks; /* tests only; borrowed, outlives the service */
 };
 
 /* Fills cfg with: first SANE device, scan_options_init(), retry every 2 s. */
@@ -128,20 +139,38 @@ struct scan_service *scan_service_create(const struct scan_service_config *cfg,
  * device listing or close), frees undelivered pages. Accepts NULL. */
 void scan_service_destroy(struct scan_service *svc);
 
-/* Takes the next event without waiting. Returns false when there is none. */
+/* Takes the next event without waiting. Returns false when there is none.
+ * The queue keeps no pointer to a page it handed out. */
 bool scan_service_poll(struct scan_service *svc, struct scan_service_event *ev);
+
+/* For an event the receiver does not keep (a page of an old job): zeroes and
+ * frees its page, if any, and clears the event. */
+void scan_service_event_discard(struct scan_service_event *ev);
 
 /* Copies the current status without waiting. */
 void scan_service_get_status(struct scan_service *svc, struct scan_service_status *out);
 
+/* max_pages for scan_service_start(): until the feeder is empty (one page on
+ * the flatbed). */
+#define SCAN_SERVICE_UNLIMITED UINT32_MAX
+
 /*
  * Asks for a scan and returns at once: the job id (> 0) that the events will
- * carry, or 0 when the service is not READY (searching, or a job runs). On
- * success the status reads SCANNING at once (no STATE event is queued for
- * that); FINISHED and a STATE event (READY, or SEARCHING after the device
- * went) end the job.
- * max_pages 0: one page on the flatbed, until the feeder is empty on the
- * feeder; otherwise at most that many (the session's remaining room).
+ * carry, or 0 when the service is not READY (searching, or a job runs) or
+ * max_pages is 0 (no room: nothing to scan). On success the status reads
+ * SCANNING at once (no STATE event is queued for that); FINISHED and a STATE
+ * event (READY, or SEARCHING after the device went) end the job.
+ * max_pages: at most that many pages (the session's remaining room), or
+ * SCAN_SERVICE_UNLIMITED.
+ */
+uint32_t scan_service_start(struct scan_service *svc, enum scan_service_source source,
+                            uint32_t max_pages);
+
+/*
+ * The older form of scan_service_start(), kept for existing callers: max_pages
+ * 0 means SCAN_SERVICE_UNLIMITED (one page on the flatbed, until the feeder is
+ * empty). A caller that computes the room left must use scan_service_start(),
+ * where 0 scans nothing.
  */
 uint32_t scan_service_scan(struct scan_service *svc, enum scan_service_source source,
                            unsigned max_pages);

@@ -14,11 +14,18 @@
  * Threads: a session is used by one thread (the UI thread). The exception is a
  * commit started with session_commit_start(): until session_commit_poll()
  * reports it finished, every function that changes the session returns
- * SESSION_BUSY (session_wipe() and session_destroy() wait for it instead).
+ * SESSION_BUSY. session_wipe() never waits for it: the commit goes on without
+ * the session (its outcome is logged by submission id) and zeroes and frees
+ * its copy of the customer's data itself.
+ *
+ * Committed: once a commit reported SESSION_COMMIT_OK the session takes no
+ * further commit (SESSION_COMMIT_BUSY) and no change (SESSION_BUSY) until it
+ * is wiped, so one customer's papers cannot be queued twice.
  *
  * Ownership: pages handed to session_page_add()/session_page_replace() belong
  * to the session from the call on, whatever the result. Pointers returned by
- * getters stay valid until the next call that changes the session.
+ * getters stay valid until the next call that changes the session (a rotation
+ * gives the page a new struct).
  */
 #ifndef SCANKIOSK_SESSION_H
 #define SCANKIOSK_SESSION_H
@@ -68,19 +75,23 @@ struct session;
 
 /*
  * Creates an empty German session. rules is borrowed (case number patterns)
- * and must outlive the session. Returns NULL when memory is short.
+ * and must outlive the session; NULL: the default patterns. Returns NULL when
+ * memory is short.
  */
 struct session *session_create(const struct case_rules *rules);
 
-/* Wipes (waiting for a running commit) and frees. Accepts NULL. */
+/* Wipes and frees. Commits the session let go of (see session_wipe()) are
+ * waited for here: call it at program end only. Accepts NULL. */
 void session_destroy(struct session *s);
 
 /*
  * Zeroes and frees everything the customer left: typed text, checked values,
- * category, pages (JPEG and thumbnail bytes). Waits for a running commit to
- * finish first. Afterwards the session is empty and German, as after create.
- * Cancel a running scan (scan_service_abort) before, so no page of this
- * customer arrives afterwards.
+ * category, pages (JPEG and thumbnail bytes). Never waits: a running commit
+ * goes on with its own copy of the data, logs its outcome by submission id
+ * (never a name or number) and zeroes and frees that copy when it ends.
+ * Afterwards the session is empty and German, as after create. Cancel a
+ * running scan (scan_service_abort) before, so no page of this customer
+ * arrives afterwards.
  */
 void session_wipe(struct session *s);
 
@@ -113,8 +124,9 @@ enum session_status session_field_clear(struct session *s, enum session_field fi
  * Checks the typed text (case_rules.h) and, on CASE_OK, stores the normalised
  * value for the submission: the case number upper-case without spaces, the
  * name trimmed, the birth date as YYYY-MM-DD (checked against today's date).
- * A failed check clears the stored value. While a commit runs the result is
- * returned but nothing is stored or cleared.
+ * A failed check clears the stored value. While a commit runs (or after it
+ * succeeded) the result is returned but nothing is stored or cleared. A field
+ * id out of range returns CASE_EMPTY and changes nothing.
  */
 enum case_check session_field_check(struct session *s, enum session_field field);
 
@@ -148,7 +160,8 @@ size_t session_page_count(const struct session *s);
  * the session; valid until the page is changed, moved or deleted. */
 const struct scan_page *session_page(const struct session *s, size_t index);
 
-/* Appends a page, taking ownership (freed on failure: SESSION_FULL, SESSION_BUSY). */
+/* Appends a page, taking ownership (zeroed and freed on failure: SESSION_FULL,
+ * SESSION_BUSY while a commit runs or after it succeeded; the latter is logged). */
 enum session_status session_page_add(struct session *s, struct scan_page *page);
 
 /* Replaces the page at index with a rescan of it, taking ownership of page in
@@ -164,17 +177,29 @@ enum session_status session_page_move(struct session *s, size_t from, size_t to)
 
 /*
  * Rotates the page at index by quarter_turns * 90 degrees clockwise (1..3;
- * 0 and multiples of 4 are a no-op) without re-encoding: TurboJPEG's lossless
- * tjTransform. Where the page's width or height is not a multiple of the JPEG's
- * block size (8 or 16 pixels), the partial block row/column that would move to
- * the top or left edge cannot be carried over losslessly and is trimmed
- * (TJXOPT_TRIM): at most 15 pixels of paper margin (1.3 mm at 300 dpi) on the
- * scan's right and bottom edges, each trimmed at most once; after that every
- * rotation is exact. Re-encoding instead would lose quality with every turn.
- * The thumbnail is rotated too (not trimmed: a fraction of a thumbnail pixel), and the facts
- * (width, height, bytes, SHA-256) recomputed. On failure the page is unchanged.
+ * 0 and multiples of 4 are a no-op; turns add up). Quick enough for the UI
+ * thread: the thumbnail is rotated at once and the page gets a new struct (a
+ * cache keyed by the page pointer sees a new page); the JPEG itself is turned
+ * at commit, on the commit thread, without re-encoding (TurboJPEG's lossless
+ * tjTransform), and its facts (width, height, bytes, SHA-256) recomputed
+ * then. Until then facts and jpeg describe the JPEG as scanned:
+ * session_page_rotation() gives the pending turns, session_page_size() the
+ * size as the customer sees it. Where the page's width or height is not a
+ * multiple of the JPEG's block size (8 or 16 pixels), the partial block
+ * row/column that would move to the top or left edge cannot be carried over
+ * losslessly and is trimmed (TJXOPT_TRIM): at most 15 pixels of paper margin
+ * (1.3 mm at 300 dpi). SESSION_IMAGE when the page is not a readable JPEG;
+ * on failure the page is unchanged.
  */
 enum session_status session_page_rotate(struct session *s, size_t index, int quarter_turns);
+
+/* Quarter turns clockwise (0..3) the page's JPEG still gets at commit; its
+ * thumbnail is already turned. 0 for a bad index. */
+int session_page_rotation(const struct session *s, size_t index);
+
+/* The page's size in pixels as the customer sees it (pending turns applied;
+ * the commit may still trim up to 15 px). False for a bad index. */
+bool session_page_size(const struct session *s, size_t index, uint32_t *width, uint32_t *height);
 
 /* --- spool --- */
 
@@ -187,13 +212,22 @@ enum session_status session_page_rotate(struct session *s, size_t index, int qua
  */
 bool session_spool_can_accept(struct spool *spool, unsigned pages);
 
+/* What a submission of this session plus more_pages further pages is expected
+ * to take: the bytes of the pages it holds plus SESSION_PAGE_ESTIMATE each. */
+uint64_t session_expected_bytes(const struct session *s, unsigned more_pages);
+
+/* As session_spool_can_accept(), counting the pages already in the session at
+ * their real size. Blocking (directory listing, fstatvfs): the UI thread
+ * should ask a spool_gauge (spool_gauge.h) with session_expected_bytes(). */
+bool session_can_accept(const struct session *s, struct spool *spool, unsigned more_pages);
+
 /* The outcome of a commit, as the customer needs to hear it. */
 enum session_commit_result {
 	SESSION_COMMIT_OK,         /* sealed and committed; the receipt is valid */
 	SESSION_COMMIT_INCOMPLETE, /* a field unchecked, no category or no page */
 	SESSION_COMMIT_FULL,       /* the spool is at its bound or the disk is full */
 	SESSION_COMMIT_ERROR,      /* any other failure (I/O, memory): details in the log */
-	SESSION_COMMIT_BUSY,       /* a commit is already running */
+	SESSION_COMMIT_BUSY,       /* a commit is already running, or the session was committed */
 	SESSION_COMMIT_LAST
 };
 
@@ -215,9 +249,13 @@ session_commit(struct session *s, struct spool *spool,
 typedef void (*session_notify_fn)(void *userdata);
 
 /*
- * Runs session_commit() on a new thread and returns at once. spool and
- * public_key are borrowed until session_commit_poll() reports the end; the
- * spool must not be used by another thread meanwhile. Returns
+ * Runs session_commit() on a new thread and returns at once. The checked
+ * values are copied and the pages handed to the commit (the session shows
+ * them read-only meanwhile); public_key is copied; spool is borrowed until the
+ * thread ends (session_commit_poll(), or session_commit_orphans() reading 0
+ * after a wipe) and must not be used by another thread meanwhile. Pending
+ * rotations are applied on the thread. The notify callback is not called for
+ * a commit whose session was wiped. Returns
  * SESSION_COMMIT_OK when the thread started, SESSION_COMMIT_INCOMPLETE,
  * SESSION_COMMIT_BUSY or SESSION_COMMIT_ERROR (nothing started) otherwise.
  */
@@ -236,11 +274,25 @@ bool session_commit_poll(struct session *s, enum session_commit_result *result,
 /* True while a commit started by session_commit_start() has not been polled. */
 bool session_commit_running(const struct session *s);
 
+/* True after a commit reported SESSION_COMMIT_OK, until the wipe. */
+bool session_committed(const struct session *s);
+
+/* Never blocks. Joins commits the session let go of (wiped while they ran)
+ * that have ended, and returns how many are still running. */
+size_t session_commit_orphans(struct session *s);
+
 /* --- test hook --- */
 
-/* Called by session_wipe() for every buffer it releases, after zeroing it and
- * before freeing it, so a test can check that nothing is left. NULL: none. */
+/* Called for every buffer the session releases (wipe, delete, replace,
+ * rotate, a refused page, and a wiped commit's copy on its thread), after
+ * zeroing it and before freeing it, so a test can check that nothing is
+ * left. NULL: none. */
 typedef void (*session_wipe_observer_fn)(const void *buf, size_t len, void *userdata);
 void session_set_wipe_observer(struct session *s, session_wipe_observer_fn fn, void *userdata);
+
+/* Called on the commit thread before it starts sealing, so a test can hold a
+ * commit while it checks what the UI thread can do meanwhile. NULL: none. */
+typedef void (*session_commit_gate_fn)(void *userdata);
+void session_set_commit_gate(struct session *s, session_commit_gate_fn fn, void *userdata);
 
 #endif

@@ -13,6 +13,13 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "case_rules.h"
 #include "flow.h"
 #include "idle.h"
@@ -157,13 +164,15 @@ static void test_idle_timer(void **state)
 	idle_advance(&t, 30);
 	assert_int_equal(idle_state(&t, NULL), IDLE_EXPIRED);
 
-	/* Held while scanning: time does not count; release restarts it. */
+	/* Held while scanning: time does not count (up to the hold deadline);
+	 * release restarts it. */
 	idle_extend(&t);
 	idle_hold(&t);
 	idle_hold(&t);
-	c.ms += 1000000;
+	c.ms += 500000;
 	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
-	assert_int_equal(idle_ms_to_next_change(&t), -1);
+	assert_int_equal(idle_ms_to_next_change(&t), 100000); /* the hold deadline */
+	assert_false(idle_hold_overdue(&t));
 	idle_release(&t);
 	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
 	idle_release(&t);
@@ -173,6 +182,111 @@ static void test_idle_timer(void **state)
 	assert_int_equal(idle_state(&t, NULL), IDLE_WARNING);
 	idle_release(&t); /* unbalanced release is harmless */
 	assert_string_equal(idle_state_name(IDLE_WARNING), "warning");
+}
+
+/* A hold is not for ever: a scan or commit that makes no progress for the
+ * hold limit expires the session. */
+static void test_idle_hold_deadline(void **state)
+{
+	(void)state;
+	struct fake_clock c = {.ms = 1000};
+	struct idle_timer t;
+	idle_init(&t, 120, 30, fake_now, &c);
+	idle_hold(&t);
+	c.ms += (IDLE_HOLD_LIMIT_S - 1) * 1000u;
+	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
+	idle_hold_renew(&t); /* a page arrived */
+	c.ms += (IDLE_HOLD_LIMIT_S - 1) * 1000u;
+	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
+	assert_int_equal(idle_ms_to_next_change(&t), 1000);
+	c.ms += 1000;
+	/* Stuck: the session expires although the hold was never released. */
+	assert_true(idle_hold_overdue(&t));
+	assert_int_equal(idle_state(&t, NULL), IDLE_EXPIRED);
+	assert_int_equal(idle_ms_to_next_change(&t), -1);
+	idle_touch(&t);
+	assert_int_equal(idle_state(&t, NULL), IDLE_EXPIRED);
+	/* The wipe starts afresh (idle_extend); the hold, if it never ends, gets
+	 * a new deadline rather than expiring every session from now on. */
+	idle_extend(&t);
+	assert_false(idle_hold_overdue(&t));
+	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
+	idle_release(&t);
+	c.ms += 119999;
+	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
+	c.ms += 1;
+	assert_int_equal(idle_state(&t, NULL), IDLE_WARNING);
+
+	/* A configured limit; the script's advance counts for holds too. */
+	idle_extend(&t);
+	idle_set_hold_limit(&t, 30);
+	idle_hold(&t);
+	idle_advance(&t, 29);
+	assert_int_equal(idle_state(&t, NULL), IDLE_ACTIVE);
+	idle_advance(&t, 1);
+	assert_int_equal(idle_state(&t, NULL), IDLE_EXPIRED);
+	idle_set_hold_limit(&t, 0);
+	assert_int_equal(t.hold_limit_ms, IDLE_HOLD_LIMIT_S * 1000u);
+}
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* In a time namespace whose boot clock is a day ahead of its monotonic clock
+ * (as after a day of suspend): the default timer follows the boot clock. */
+static int idle_clock_child(void)
+{
+	struct idle_timer t;
+	uint64_t before = clock_ms(CLOCK_BOOTTIME);
+	idle_init(&t, 120, 30, NULL, NULL);
+	uint64_t now = idle_now_ms(&t), after = clock_ms(CLOCK_BOOTTIME);
+	uint64_t mono = clock_ms(CLOCK_MONOTONIC);
+	if (after < mono + 86000000u)
+		return 3; /* the namespace did not take */
+	return now >= before && now <= after ? 0 : 1;
+}
+
+static void test_idle_clock_counts_suspend(void **state)
+{
+	(void)state;
+	/* Here, without a namespace: the boot clock, whatever its lead. */
+	uint64_t before = clock_ms(CLOCK_BOOTTIME);
+	uint64_t now = idle_boottime_ms(NULL);
+	assert_true(now >= before && now <= clock_ms(CLOCK_BOOTTIME));
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The caller stays in its namespace; its next child enters the new one. */
+		if (unshare(CLONE_NEWTIME) != 0)
+			_exit(errno == EPERM || errno == EINVAL ? 77 : 2);
+		int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(77);
+		static const char offsets[] = "boottime 86400 0\n";
+		if (write(fd, offsets, sizeof(offsets) - 1) != (ssize_t)sizeof(offsets) - 1)
+			_exit(77);
+		close(fd);
+		pid_t inner = fork();
+		if (inner < 0)
+			_exit(2);
+		if (inner == 0)
+			_exit(idle_clock_child());
+		int st;
+		if (waitpid(inner, &st, 0) != inner || !WIFEXITED(st))
+			_exit(2);
+		_exit(WEXITSTATUS(st));
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		skip(); /* no time namespaces here (no privilege): the check above stands */
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 static void test_idle_warning_minimum(void **state)
@@ -246,6 +360,19 @@ static void test_case_numbers(void **state)
 	}
 	case_rules_destroy(rules);
 
+	/* A pattern written in lower case matches (the input is upper-cased). */
+	rules = case_rules_create("[0-9]{3}[a-z][0-9]{6}", "[0-9]{5}bg[0-9]{7}", err, sizeof(err));
+	assert_non_null(rules);
+	{
+		char o[CASE_NUMBER_MAX];
+		enum case_kind k;
+		assert_int_equal(case_rules_check_number(rules, "123a456789", o, &k), CASE_OK);
+		assert_string_equal(o, "123A456789");
+		assert_int_equal(case_rules_check_number(rules, "12345BG0012345", o, &k), CASE_OK);
+		assert_int_equal(k, CASE_KIND_BG);
+	}
+	case_rules_destroy(rules);
+
 	/* Patterns from config replace the defaults; a bad one is refused. */
 	rules = case_rules_create("[0-9]{4}X", "BG[0-9]{2}", err, sizeof(err));
 	assert_non_null(rules);
@@ -301,6 +428,44 @@ static void test_family_names(void **state)
 	        {"محمد٣", CASE_NAME_CHARACTERS, NULL},    /* Arabic-Indic digit */
 	        {"Anna😀", CASE_NAME_CHARACTERS, NULL},    /* emoji */
 	        {"李", CASE_NAME_CHARACTERS, NULL},       /* a script the keyboards do not offer */
+	        /* Marks sit on letters: not after a space, hyphen or apostrophe,
+	         * and not in unlimited runs. */
+	        {"Nguye\xcc\x82\xcc\x83n", CASE_OK, "Nguye\xcc\x82\xcc\x83n"}, /* two on one */
+	        {"שָׁלוֹם", CASE_OK, "שָׁלוֹם"},                                     /* pointed Hebrew */
+	        {"مُحَمَّد", CASE_OK, "مُحَمَّد"}, /* Arabic vowels, shadda */
+	        {"Anna \xcc\x88", CASE_NAME_CHARACTERS, NULL},
+	        {"Anna-\xcc\x88"
+	         "B",
+	         CASE_NAME_CHARACTERS, NULL},
+	        {"O'\xcc\x88"
+	         "Brien",
+	         CASE_NAME_CHARACTERS, NULL},
+	        {"Ae\xcc\x88\xcc\x88\xcc\x88\xcc\x88", CASE_NAME_CHARACTERS, NULL}, /* four */
+	        {"Ae\xcc\x88\xcc\x88\xcc\x88", CASE_OK, "Ae\xcc\x88\xcc\x88\xcc\x88"},
+	        /* Joiners between letters only. */
+	        {"محمدی\u200c", CASE_NAME_CHARACTERS, NULL},
+	        {"محمدی \u200cنژاد", CASE_NAME_CHARACTERS, NULL},
+	        {"محمدی\u200c\u200cنژاد", CASE_NAME_CHARACTERS, NULL},
+	        {"\u200cAnna", CASE_NAME_START, NULL},
+	        /* Hyphens and apostrophes between letters: not twice, not at the end,
+	         * not next to a space. */
+	        {"Anna--Lena", CASE_NAME_CHARACTERS, NULL},
+	        {"O'-Brien", CASE_NAME_CHARACTERS, NULL},
+	        {"Anna-", CASE_NAME_CHARACTERS, NULL},
+	        {"Anna'", CASE_NAME_CHARACTERS, NULL},
+	        {"Anna- Lena", CASE_NAME_CHARACTERS, NULL},
+	        {"Anna -Lena", CASE_NAME_CHARACTERS, NULL},
+	        {"Anna-Lena Müller-Wolf", CASE_OK, "Anna-Lena Müller-Wolf"},
+	        /* Hebrew: maqaf is a hyphen; paseq, sof pasuq, nun hafukha are not
+	         * part of a name. */
+	        {"בן\u05beדוד", CASE_OK, "בן\u05beדוד"},
+	        {"בן\u05be", CASE_NAME_CHARACTERS, NULL},
+	        {"כהן\u05c0", CASE_NAME_CHARACTERS, NULL},
+	        {"כהן\u05c3", CASE_NAME_CHARACTERS, NULL},
+	        {"כהן\u05c6", CASE_NAME_CHARACTERS, NULL},
+	        /* Arabic tatweel is layout, not a letter. */
+	        {"\u0640محمد", CASE_NAME_CHARACTERS, NULL},
+	        {"محـمد", CASE_NAME_CHARACTERS, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[CASE_NAME_MAX];
@@ -474,6 +639,49 @@ static void test_session_fields(void **state)
 	case_rules_destroy(rules);
 }
 
+/* A field id out of range is refused and changes nothing (it used to write
+ * outside the session). */
+static void test_session_invalid_field(void **state)
+{
+	(void)state;
+	struct session *s = session_create(NULL);
+	assert_non_null(s);
+	assert_int_equal(session_field_insert(s, SESSION_FIELD_NAME, "Müller"), SESSION_OK);
+	assert_int_equal(session_field_check(s, SESSION_FIELD_NAME), CASE_OK);
+	const enum session_field bad[] = {SESSION_FIELD_LAST, (enum session_field)7,
+	                                  (enum session_field)0x40000000, (enum session_field) - 1};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(session_field_check(s, bad[i]), CASE_EMPTY);
+		assert_int_equal(session_field_insert(s, bad[i], "a"), SESSION_INVALID);
+		assert_int_equal(session_field_backspace(s, bad[i]), SESSION_INVALID);
+		assert_int_equal(session_field_clear(s, bad[i]), SESSION_INVALID);
+		assert_string_equal(session_field_text(s, bad[i]), "");
+		assert_string_equal(session_field_name(bad[i]), "");
+	}
+	assert_string_equal(session_field_text(s, SESSION_FIELD_NAME), "Müller");
+	enum session_field first_bad = SESSION_FIELD_LAST;
+	assert_false(session_case_complete(s, &first_bad));
+	assert_int_equal(first_bad, SESSION_FIELD_CASE_NUMBER); /* the name is still checked */
+	session_destroy(s);
+}
+
+/* A session made without rules checks case numbers with the defaults (it
+ * used to call regexec() on NULL). */
+static void test_session_default_rules(void **state)
+{
+	(void)state;
+	struct session *s = session_create(NULL);
+	assert_non_null(s);
+	assert_int_equal(session_field_insert(s, SESSION_FIELD_CASE_NUMBER, "12345bg0012345"),
+	                 SESSION_OK);
+	assert_int_equal(session_field_check(s, SESSION_FIELD_CASE_NUMBER), CASE_OK);
+	assert_int_equal(session_case_kind(s), CASE_KIND_BG);
+	assert_int_equal(session_field_clear(s, SESSION_FIELD_CASE_NUMBER), SESSION_OK);
+	assert_int_equal(session_field_insert(s, SESSION_FIELD_CASE_NUMBER, "12A"), SESSION_OK);
+	assert_int_equal(session_field_check(s, SESSION_FIELD_CASE_NUMBER), CASE_NUMBER_FORMAT);
+	session_destroy(s);
+}
+
 /* --- pages (stand-ins: the page operations do not look at the JPEG) --- */
 
 static struct scan_page *fake_page(unsigned number)
@@ -532,20 +740,58 @@ static void test_session_pages(void **state)
 
 /* --- the wipe --- */
 
+#define SEEN_MAX 64
+
+/* What the observer saw: each buffer's address and length, and how many of
+ * its bytes were not zero when it was about to be freed. */
 struct wipe_seen {
 	size_t buffers;
 	size_t bytes;
 	size_t nonzero;
+	const void *addr[SEEN_MAX];
+	size_t len[SEEN_MAX];
 };
 
 static void observe(const void *buf, size_t len, void *userdata)
 {
 	struct wipe_seen *w = userdata;
 	const uint8_t *b = buf;
+	if (w->buffers < SEEN_MAX) {
+		w->addr[w->buffers] = buf;
+		w->len[w->buffers] = len;
+	}
 	w->buffers++;
 	w->bytes += len;
 	for (size_t i = 0; i < len; i++)
 		w->nonzero += b[i] != 0;
+}
+
+/* True when the observer saw exactly this buffer (address and length). */
+static bool seen(const struct wipe_seen *w, const void *addr, size_t len)
+{
+	for (size_t i = 0; i < w->buffers && i < SEEN_MAX; i++)
+		if (w->addr[i] == addr && w->len[i] == len)
+			return true;
+	return false;
+}
+
+/* The buffers of a page, taken before the session frees them. */
+struct page_bufs {
+	const void *page, *jpeg, *thumb;
+	size_t jpeg_len, thumb_len;
+};
+
+static struct page_bufs bufs_of(const struct scan_page *p)
+{
+	return (struct page_bufs){p, p->jpeg, p->thumb, p->facts.bytes,
+	                          (size_t)p->thumb_width * p->thumb_height * 3};
+}
+
+static void assert_page_released(const struct wipe_seen *w, const struct page_bufs *b)
+{
+	assert_true(seen(w, b->jpeg, b->jpeg_len));
+	assert_true(seen(w, b->thumb, b->thumb_len));
+	assert_true(seen(w, b->page, sizeof(struct scan_page)));
 }
 
 static void test_session_wipe(void **state)
@@ -566,8 +812,17 @@ static void test_session_wipe(void **state)
 	assert_int_equal(session_set_category(s, "rent"), SESSION_OK);
 	for (unsigned i = 1; i <= 3; i++)
 		assert_int_equal(session_page_add(s, fake_page(i)), SESSION_OK);
+	struct page_bufs pb[3];
+	for (size_t i = 0; i < 3; i++)
+		pb[i] = bufs_of(session_page(s, i));
 
 	session_wipe(s);
+	/* The very buffers that held the pages and the typed text were zeroed. */
+	for (size_t i = 0; i < 3; i++)
+		assert_page_released(&w, &pb[i]);
+	for (int f = 0; f < SESSION_FIELD_LAST; f++)
+		assert_true(
+		        seen(&w, session_field_text(s, (enum session_field)f), SESSION_FIELD_MAX));
 	/* Each page: JPEG (64), thumbnail (24), the page struct; plus the three
 	 * typed fields, the three checked values and the category. */
 	assert_int_equal(w.buffers, 3 * 3 + 3 + 3 + 1);
@@ -585,6 +840,48 @@ static void test_session_wipe(void **state)
 	session_set_wipe_observer(s, NULL, NULL);
 	session_destroy(s);
 	case_rules_destroy(rules);
+}
+
+/* Pages the session lets go of before the wipe (deleted, replaced, refused)
+ * are zeroed through the same path the observer sees. */
+static void test_session_release_paths(void **state)
+{
+	(void)state;
+	struct session *s = session_create(NULL);
+	struct wipe_seen w = {0};
+	session_set_wipe_observer(s, observe, &w);
+	for (unsigned i = 1; i <= 3; i++)
+		assert_int_equal(session_page_add(s, fake_page(i)), SESSION_OK);
+
+	struct page_bufs b = bufs_of(session_page(s, 1));
+	assert_int_equal(session_page_delete(s, 1), SESSION_OK);
+	assert_int_equal(w.buffers, 3);
+	assert_page_released(&w, &b);
+
+	b = bufs_of(session_page(s, 0));
+	assert_int_equal(session_page_replace(s, 0, fake_page(9)), SESSION_OK);
+	assert_int_equal(w.buffers, 6);
+	assert_page_released(&w, &b);
+
+	/* A page for an index that is not there. */
+	struct scan_page *extra = fake_page(8);
+	b = bufs_of(extra);
+	assert_int_equal(session_page_replace(s, 5, extra), SESSION_BAD_INDEX);
+	assert_int_equal(w.buffers, 9);
+	assert_page_released(&w, &b);
+
+	/* A page beyond the session's room. */
+	while (session_page_count(s) < SESSION_MAX_PAGES)
+		assert_int_equal(session_page_add(s, fake_page(7)), SESSION_OK);
+	extra = fake_page(6);
+	b = bufs_of(extra);
+	size_t before = w.buffers;
+	assert_int_equal(session_page_add(s, extra), SESSION_FULL);
+	assert_int_equal(w.buffers, before + 3);
+	assert_page_released(&w, &b);
+	assert_int_equal(w.nonzero, 0);
+	session_set_wipe_observer(s, NULL, NULL);
+	session_destroy(s);
 }
 
 /* --- QR --- */
@@ -636,12 +933,17 @@ int main(void)
 	        cmocka_unit_test(test_flow_moves),
 	        cmocka_unit_test(test_idle_timer),
 	        cmocka_unit_test(test_idle_warning_minimum),
+	        cmocka_unit_test(test_idle_hold_deadline),
+	        cmocka_unit_test(test_idle_clock_counts_suspend),
 	        cmocka_unit_test(test_case_numbers),
 	        cmocka_unit_test(test_family_names),
 	        cmocka_unit_test(test_birth_dates),
 	        cmocka_unit_test(test_session_fields),
 	        cmocka_unit_test(test_session_pages),
 	        cmocka_unit_test(test_session_wipe),
+	        cmocka_unit_test(test_session_invalid_field),
+	        cmocka_unit_test(test_session_default_rules),
+	        cmocka_unit_test(test_session_release_paths),
 	        cmocka_unit_test(test_qr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,6 +319,201 @@ static void test_sim_cancel_and_abort(void **state)
 	scan_service_destroy(svc);
 }
 
+/* A count of pages is a count: 0 scans nothing (it used to mean "until the
+ * feeder is empty"), SCAN_SERVICE_UNLIMITED empties the feeder; the older
+ * scan_service_scan() keeps its 0 for existing callers. */
+static void test_sim_max_pages(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_sim("feeder=5");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	assert_int_equal(scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, 0), 0);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_READY);
+
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, 2);
+	assert_true(job > 0);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 2);
+	job_result_finish(&r);
+
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_LAST);
+	job = scan_service_scan(svc, SCAN_SERVICE_SOURCE_FEEDER, 0); /* the rest: 3 */
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 3);
+	job_result_finish(&r);
+	scan_service_destroy(svc);
+}
+
+/* A page the UI does not keep (an old job's) is zeroed and freed through
+ * scan_service_event_discard(); the queue keeps no pointer to it. */
+static void test_sim_discard(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_sim("feeder=1");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, SCAN_SERVICE_UNLIMITED);
+	assert_true(job > 0);
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME, &start);
+	bool finished = false, discarded = false;
+	while (!finished) {
+		struct scan_service_event ev;
+		while (scan_service_poll(svc, &ev)) {
+			if (ev.kind == SCAN_SERVICE_EVENT_PAGE_READY) {
+				assert_non_null(ev.page_result);
+				scan_service_event_discard(&ev);
+				assert_null(ev.page_result);
+				discarded = true;
+			} else if (ev.kind == SCAN_SERVICE_EVENT_FINISHED) {
+				finished = true;
+			}
+		}
+		if (!finished)
+			assert_true(wait_notify(&start));
+	}
+	assert_true(discarded); /* and no leak under ASan */
+	scan_service_event_discard(NULL);
+	scan_service_destroy(svc);
+}
+
+/* Holds the service thread at a hook until the test opens it. */
+struct hold {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool armed, entered, open;
+};
+
+static void hold_here(void *userdata)
+{
+	struct hold *h = userdata;
+	pthread_mutex_lock(&h->lock);
+	if (h->armed) {
+		h->entered = true;
+		pthread_cond_broadcast(&h->cond);
+		while (!h->open)
+			pthread_cond_wait(&h->cond, &h->lock);
+		h->armed = false;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void hold_arm(struct hold *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->armed = true;
+	h->entered = h->open = false;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void hold_wait_entered(struct hold *h)
+{
+	pthread_mutex_lock(&h->lock);
+	while (!h->entered)
+		pthread_cond_wait(&h->cond, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void hold_open(struct hold *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->open = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static struct hold open_hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
+                                false};
+static struct hold job_hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
+                               false};
+
+static void hook_open(void *userdata)
+{
+	(void)userdata;
+	hold_here(&open_hold);
+}
+
+static void hook_job(void *userdata)
+{
+	(void)userdata;
+	hold_here(&job_hold);
+}
+
+static const struct scan_service_hooks hooks = {hook_open, hook_job, NULL};
+
+static struct scan_service *start_sim_hooked(const char *spec_tail)
+{
+	char device[4096];
+	const char *d = pages_dir();
+	snprintf(device, sizeof(device), "sim:pages=%s/s01_payslip.png;%s", d, spec_tail);
+	struct scan_service_config cfg;
+	scan_service_config_init(&cfg);
+	cfg.device = device;
+	cfg.options.dpi = 75;
+	cfg.options.source = SCANNER_SOURCE_FEEDER;
+	cfg.retry_ms = 50;
+	cfg.hooks = &hooks;
+	struct scan_service *svc = scan_service_create(&cfg, handle_notify, &waiter);
+	assert_non_null(svc);
+	return svc;
+}
+
+/* While the service thread is stuck opening the device (held at the hook, as
+ * a slow SANE listing holds it), every call the UI makes returns: a call that
+ * waited for the service thread would never return here. */
+static void test_ui_calls_while_open_is_slow(void **state)
+{
+	(void)state;
+	hold_arm(&open_hold);
+	struct scan_service *svc = start_sim_hooked("feeder=2");
+	hold_wait_entered(&open_hold);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
+	struct scan_service_event ev;
+	while (scan_service_poll(svc, &ev))
+		scan_service_event_discard(&ev);
+	assert_int_equal(scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, 1), 0);
+	assert_int_equal(scan_service_scan(svc, SCAN_SERVICE_SOURCE_DEFAULT, 0), 0);
+	scan_service_cancel(svc);
+	scan_service_abort(svc);
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
+	hold_open(&open_hold);
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	scan_service_destroy(svc);
+}
+
+/* Abort of a job that was accepted but not yet set up: it never starts a
+ * page, delivers nothing, and ends with FINISHED(cancelled). */
+static void test_abort_pending_job(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_sim_hooked("feeder=2");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	hold_arm(&job_hold);
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, SCAN_SERVICE_UNLIMITED);
+	assert_true(job > 0);
+	hold_wait_entered(&job_hold);
+	scan_service_abort(svc);
+	hold_open(&job_hold);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_true(r.end.cancelled);
+	assert_int_equal(r.started, 0);
+	assert_int_equal(session_page_count(r.pages), 0);
+	job_result_finish(&r);
+	/* The sheets are still in the feeder: the next job gets both. */
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_LAST);
+	job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, SCAN_SERVICE_UNLIMITED);
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 2);
+	job_result_finish(&r);
+	scan_service_destroy(svc);
+}
+
 /* A spec the simulator refuses is a scanner that cannot be found: the kiosk
  * keeps looking and says so, it does not crash or stop. */
 static void test_sim_bad_spec(void **state)
@@ -486,6 +681,10 @@ int main(void)
 	        cmocka_unit_test(test_sim_jam),
 	        cmocka_unit_test(test_sim_cancel_and_abort),
 	        cmocka_unit_test(test_sim_bad_spec),
+	        cmocka_unit_test(test_sim_max_pages),
+	        cmocka_unit_test(test_sim_discard),
+	        cmocka_unit_test(test_ui_calls_while_open_is_slow),
+	        cmocka_unit_test(test_abort_pending_job),
 	        cmocka_unit_test(test_sane_scan),
 	        cmocka_unit_test(test_sane_scanner_appears),
 	};
