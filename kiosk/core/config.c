@@ -43,6 +43,7 @@ enum value_kind {
 	VALUE_CATEGORIES, /* list of category keys */
 	VALUE_LANGUAGES,  /* list of language codes */
 	VALUE_LANGUAGE,   /* one language code */
+	VALUE_SOCKET,     /* an absolute path short enough for a Unix socket address */
 };
 
 struct key_spec {
@@ -84,6 +85,7 @@ static const struct key_spec keys[] = {
         {"log", "level", VALUE_LOG_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
         {"metrics", "textfile", VALUE_PATH, offsetof(struct config, metrics_textfile), 0, 0, 0},
         {"metrics", "status", VALUE_PATH, offsetof(struct config, status_file), 0, 0, 0},
+        {"control", "socket", VALUE_SOCKET, offsetof(struct config, control_socket), 0, 0, 0},
         {"scanner", "device", VALUE_DEVICE, SCANNER(device), 0, 0, 0},
         {"scanner", "source", VALUE_SOURCE, SCANNER(source), 0, 0, 0},
         {"scanner", "dpi", VALUE_COUNT, SCANNER(dpi), 75, 1200, 0},
@@ -121,7 +123,7 @@ static bool is_string_kind(enum value_kind kind)
 {
 	return kind == VALUE_STRING || kind == VALUE_PATH || kind == VALUE_URL ||
 	       kind == VALUE_PIN || kind == VALUE_DEVICE || kind == VALUE_REGEX ||
-	       kind == VALUE_LANGUAGE;
+	       kind == VALUE_LANGUAGE || kind == VALUE_SOCKET;
 }
 
 static bool is_list_kind(enum value_kind kind)
@@ -341,6 +343,24 @@ const char *config_category_label(const struct config *cfg, const char *key, con
 	return NULL;
 }
 
+bool config_control_socket(const struct config *cfg, char *buf, size_t size)
+{
+	if (!cfg || !buf || size == 0)
+		return false;
+	buf[0] = '\0';
+	int n;
+	if (cfg->control_socket)
+		n = snprintf(buf, size, "%s", cfg->control_socket);
+	else
+		n = snprintf(buf, size, "%s/" CONFIG_CONTROL_SOCKET_NAME,
+		             cfg->spool.dir ? cfg->spool.dir : "");
+	if (n < 0 || (size_t)n >= size || (size_t)n > CONFIG_SOCKET_PATH_MAX || n == 0) {
+		buf[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
 void config_finish(struct config *cfg)
 {
 	if (!cfg)
@@ -479,6 +499,11 @@ static bool set_string(struct parse_state *st, const struct key_spec *k, const c
 		if (strchr(value, ' '))
 			return fail(st, "%s: spaces in the URL", k->name);
 	}
+	if (k->kind == VALUE_SOCKET && value[0] != '/')
+		return fail(st, "%s: '%s' is not an absolute path", k->name, value);
+	if (k->kind == VALUE_SOCKET && strlen(value) > CONFIG_SOCKET_PATH_MAX)
+		return fail(st, "%s: longer than %d bytes (the limit of a Unix socket address)",
+		            k->name, CONFIG_SOCKET_PATH_MAX);
 	if (k->kind == VALUE_PIN && strncmp(value, "sha256//", 8) != 0)
 		return fail(st, "%s: a pin is 'sha256//' followed by the base64 key hash", k->name);
 	if (k->kind == VALUE_REGEX && !check_regex(st, k, value))
@@ -819,6 +844,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	case VALUE_PIN:
 	case VALUE_DEVICE:
 	case VALUE_REGEX:
+	case VALUE_SOCKET:
 		return set_string(st, k, value);
 	case VALUE_LANGUAGE:
 		st->seen_language = true;

@@ -11,6 +11,7 @@
  *             retry_after_cap
  *   [log]     level (error|warning|info|debug)
  *   [metrics] textfile, status
+ *   [control] socket (the uploader's control socket; default SPOOL/control.sock)
  *   [scanner] device, source (flatbed|adf), dpi, mode (auto|color|gray)
  *   [kiosk]   panel_dpi, idle_timeout, idle_warning, kundennummer_pattern,
  *             bg_pattern, categories, languages, language, high_contrast,
@@ -40,6 +41,10 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/scankiosk/scankiosk.conf"
 #define CONFIG_ERROR_MAX    512
+/* The longest path a Unix socket address holds (sun_path without its NUL). */
+#define CONFIG_SOCKET_PATH_MAX 107
+/* The control socket's name in the spool directory when [control] socket is unset. */
+#define CONFIG_CONTROL_SOCKET_NAME "control.sock"
 
 struct config_spool {
 	char *dir;          /* spool root; default /var/spool/scankiosk */
@@ -130,7 +135,8 @@ struct config {
 	struct config_kiosk kiosk;
 	enum log_level log_level; /* default info */
 	char *metrics_textfile;   /* Prometheus textfile; may be NULL (none written) */
-	char *status_file; /* uploader status for the maintenance menu; default SPOOL/status */
+	char *status_file;    /* uploader status for the maintenance menu; default SPOOL/status */
+	char *control_socket; /* [control] socket; NULL: SPOOL/control.sock */
 };
 
 /* Fills cfg with the defaults (owned strings; release with config_finish()). */
@@ -152,6 +158,14 @@ __attribute__((warn_unused_result)) bool config_load_string(struct config *cfg, 
 /* The label of category key in language lang ("de", ..., "ar") as configured in
  * [category.KEY], or NULL when the configuration gives none (use the catalog). */
 const char *config_category_label(const struct config *cfg, const char *key, const char *lang);
+
+/*
+ * The uploader's control socket (kiosk/upload/CONTROL.md): [control] socket,
+ * or CONFIG_CONTROL_SOCKET_NAME in the spool directory. Both programs ask
+ * here, so they agree. Writes it to buf; false (buf "") when it does not fit
+ * size or a socket address (CONFIG_SOCKET_PATH_MAX).
+ */
+bool config_control_socket(const struct config *cfg, char *buf, size_t size);
 
 /* Frees what cfg owns. Accepts a cfg that was only initialised. */
 void config_finish(struct config *cfg);

@@ -31,6 +31,7 @@
 /* A state file is three short lines. */
 #define STATE_MAX 256
 #define CLASS_MAX (sizeof(((struct spool_entry *)0)->last_error))
+_Static_assert(CLASS_MAX == SPOOL_CLASS_MAX, "spool_entry.last_error is SPOOL_CLASS_MAX");
 
 /* The four states first, so a spool_state indexes fds[] and paths[] directly. */
 enum dir_index { DIR_TMP = SPOOL_STATE_LAST, DIR_STATE, DIR_COUNT };
@@ -749,6 +750,55 @@ enum spool_status spool_quarantine(struct spool *spool, enum spool_state from, c
 	if (write_state(spool, id, &rs) != SPOOL_OK)
 		log_warning("spool: %s: quarantine reason not recorded", id);
 	return SPOOL_OK;
+}
+
+enum spool_status spool_discard(struct spool *spool, const char *id, enum spool_state *from,
+                                char error_class[SPOOL_CLASS_MAX])
+{
+	if (from)
+		*from = SPOOL_STATE_LAST;
+	if (error_class)
+		error_class[0] = '\0';
+	if (!spool || !id || !is_id(id))
+		return SPOOL_INVALID;
+	/* Queued work is the uploader's: never deleted from here. */
+	for (int s = SPOOL_STATE_NEW; s <= SPOOL_STATE_SENDING; s++) {
+		if (exists_in(spool, s, id)) {
+			if (from)
+				*from = (enum spool_state)s;
+			log_warning("spool: %s is in %s/; only failed/ and quarantine/ items can "
+			            "be discarded",
+			            id, dir_names[s]);
+			return SPOOL_INVALID;
+		}
+	}
+	for (int s = SPOOL_STATE_FAILED; s <= SPOOL_STATE_QUARANTINE; s++) {
+		struct retry_state rs;
+		read_state(spool, id, &rs);
+		if (unlinkat(spool->fds[s], id, 0) != 0) {
+			if (errno == ENOENT)
+				continue;
+			log_error_errno("spool: %s: cannot remove from %s/", id, dir_names[s]);
+			return errno_status(errno);
+		}
+		if (from)
+			*from = (enum spool_state)s;
+		if (error_class)
+			memcpy(error_class, rs.last_error, CLASS_MAX);
+		enum spool_status st = sync_dir(spool, s);
+		if (unlinkat(spool->fds[DIR_STATE], id, 0) == 0) {
+			enum spool_status st2 = sync_dir(spool, DIR_STATE);
+			if (st == SPOOL_OK)
+				st = st2;
+		} else if (errno != ENOENT) {
+			/* An orphaned state file is removed by the next recovery. */
+			log_warning_errno("spool: %s: cannot remove its state file", id);
+		}
+		log_info("spool: %s discarded from %s/ (%s)", id, dir_names[s],
+		         rs.last_error[0] ? rs.last_error : "no class");
+		return st;
+	}
+	return SPOOL_NOT_FOUND;
 }
 
 /* ---- recovery -------------------------------------------------------------- */

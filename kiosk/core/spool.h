@@ -89,6 +89,9 @@ spool_commit(struct spool *spool, const uint8_t public_key[CONTAINER_KEY_BYTES],
  */
 __attribute__((warn_unused_result)) enum spool_status spool_recover(struct spool *spool);
 
+/* An outcome class as the spool records it, with NUL. */
+#define SPOOL_CLASS_MAX 32
+
 struct spool_entry {
 	char id[CONTAINER_ID_HEX];
 	enum spool_state state;
@@ -96,7 +99,7 @@ struct spool_entry {
 	int64_t created;     /* commit time, unix seconds, from the id (no file is opened) */
 	uint32_t attempts;   /* upload attempts so far */
 	int64_t next_due;    /* unix seconds; 0 = due now */
-	char last_error[32]; /* outcome class of the last attempt, "" if none */
+	char last_error[32]; /* outcome class of the last attempt, "" if none (SPOOL_CLASS_MAX) */
 };
 
 /* Entries in one state, sorted by id (commit order). Free with free(). */
@@ -125,6 +128,19 @@ spool_fail(struct spool *spool, const char *id, const char *error_class);
 /* Moves ID from state to quarantine/ with a log line giving the reason class. */
 __attribute__((warn_unused_result)) enum spool_status
 spool_quarantine(struct spool *spool, enum spool_state from, const char *id, const char *reason);
+
+/*
+ * A technician gives up on a submission: removes ID and its state file from
+ * failed/ or quarantine/, synced (a discard that returned SPOOL_OK stays done).
+ * Only those two: a submission still queued (new/ or sending/) is refused with
+ * SPOOL_INVALID and nothing changes. SPOOL_NOT_FOUND when ID is in no state.
+ * *from (may be NULL) gets the state ID was found in (SPOOL_STATE_LAST when
+ * none), error_class (may be NULL) the class recorded for it ("" if none).
+ * Logged with the id, the state and the class.
+ */
+__attribute__((warn_unused_result)) enum spool_status
+spool_discard(struct spool *spool, const char *id, enum spool_state *from,
+              char error_class[SPOOL_CLASS_MAX]);
 
 /* Counts and bytes per state, and the oldest created time in new/+sending/. */
 struct spool_stats {

@@ -58,6 +58,21 @@ struct page_src {
 	uint64_t off;
 };
 
+bool intake_url(const struct config_intake *cfg, const char *path, char *out, size_t size)
+{
+	if (!cfg->url || strncmp(cfg->url, "https://", 8) != 0 || size == 0)
+		return false;
+	size_t len = strlen(cfg->url);
+	while (len > 8 && cfg->url[len - 1] == '/')
+		len--;
+	int n = snprintf(out, size, "%.*s%s", (int)len, cfg->url, path);
+	if (n < 0 || (size_t)n >= size) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
 struct intake_client *intake_client_create(const struct config_intake *cfg)
 {
 	struct intake_client *c = calloc(1, sizeof(*c));
@@ -68,11 +83,7 @@ struct intake_client *intake_client_create(const struct config_intake *cfg)
 		log_error("intake url is not an https:// URL");
 		goto fail;
 	}
-	size_t len = strlen(cfg->url);
-	while (len > 8 && cfg->url[len - 1] == '/')
-		len--;
-	int n = snprintf(c->url, sizeof(c->url), "%.*s/v1/submissions", (int)len, cfg->url);
-	if (n < 0 || (size_t)n >= sizeof(c->url)) {
+	if (!intake_url(cfg, "/v1/submissions", c->url, sizeof(c->url))) {
 		log_error("intake url is too long");
 		goto fail;
 	}
@@ -246,16 +257,7 @@ static bool set_options(struct intake_client *c, struct send_state *st, curl_mim
 	long timeout = (long)cfg->max_time_base + (long)(file_bytes / TIMEOUT_BYTES_PER_SECOND);
 
 	curl_easy_reset(h);
-	if (SETOPT(h, CURLOPT_URL, c->url) || SETOPT(h, CURLOPT_PROTOCOLS_STR, "https") ||
-	    SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https") ||
-	    SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L) || SETOPT(h, CURLOPT_NOSIGNAL, 1L) ||
-	    SETOPT(h, CURLOPT_ERRORBUFFER, c->errbuf) ||
-	    SETOPT(h, CURLOPT_USERAGENT, "scankiosk-uploader/" SCANKIOSK_VERSION) ||
-	    /* HTTP/1.1 keeps "Expect: 100-continue" and early error answers simple. */
-	    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
-	    SETOPT(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) ||
-	    SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L) || SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    SETOPT(h, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout) ||
+	if (!intake_set_transport(h, cfg, c->errbuf) || SETOPT(h, CURLOPT_URL, c->url) ||
 	    SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, (long)cfg->min_speed) ||
 	    SETOPT(h, CURLOPT_LOW_SPEED_TIME, (long)cfg->low_speed_time) ||
 	    SETOPT(h, CURLOPT_TIMEOUT, timeout) || SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L) ||
@@ -265,6 +267,22 @@ static bool set_options(struct intake_client *c, struct send_state *st, curl_mim
 	    SETOPT(h, CURLOPT_HEADERFUNCTION, write_header) || SETOPT(h, CURLOPT_HEADERDATA, c) ||
 	    SETOPT(h, CURLOPT_XFERINFOFUNCTION, xferinfo) || SETOPT(h, CURLOPT_XFERINFODATA, st) ||
 	    SETOPT(h, CURLOPT_NOPROGRESS, 0L))
+		return false;
+	return true;
+}
+
+bool intake_set_transport(CURL *h, const struct config_intake *cfg, char *errbuf)
+{
+	if (SETOPT(h, CURLOPT_PROTOCOLS_STR, "https") ||
+	    SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https") ||
+	    SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L) || SETOPT(h, CURLOPT_NOSIGNAL, 1L) ||
+	    SETOPT(h, CURLOPT_ERRORBUFFER, errbuf) ||
+	    SETOPT(h, CURLOPT_USERAGENT, "scankiosk-uploader/" SCANKIOSK_VERSION) ||
+	    /* HTTP/1.1 keeps "Expect: 100-continue" and early error answers simple. */
+	    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
+	    SETOPT(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) ||
+	    SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L) || SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L) ||
+	    SETOPT(h, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout))
 		return false;
 	if (cfg->ca_file) {
 		/* Only this CA: not the system store next to it. */
@@ -431,6 +449,9 @@ enum upload_outcome intake_send(struct intake_client *c, const char *id, struct 
 		goto out;
 
 	res->curl_code = curl_easy_perform(c->curl);
+	curl_off_t sent = 0;
+	if (curl_easy_getinfo(c->curl, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK && sent > 0)
+		res->bytes_sent = (uint64_t)sent;
 	long status = 0;
 	if (curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
 		res->http_status = status;

@@ -37,7 +37,22 @@ struct intake_result {
 	char receipt[INTAKE_RECEIPT_MAX]; /* the server's receipt when delivered */
 	char error[INTAKE_ERROR_MAX];     /* the "error" code of an error body, or "" */
 	char detail[CURL_ERROR_SIZE];     /* what went wrong, for the log (no PII) */
+	uint64_t bytes_sent;              /* request bytes curl sent in this attempt */
 };
+
+/*
+ * The options every connection to the intake uses (PROTOCOL.md §1): https
+ * only, no redirects, HTTP/1.1, TLS 1.2 or newer, the server verified against
+ * ca_file only, the pin, the client certificate and key, the connect timeout,
+ * errors into errbuf (CURL_ERROR_SIZE bytes). The uploads and the network
+ * test (nettest.h) share it, so the test checks exactly what an upload needs.
+ * Returns false (logged) when curl refuses an option.
+ */
+bool intake_set_transport(CURL *h, const struct config_intake *cfg, char *errbuf);
+
+/* The configured base URL without trailing slashes, then path (e.g.
+ * "/v1/health"), into out. False when there is no https URL or it does not fit. */
+bool intake_url(const struct config_intake *cfg, const char *path, char *out, size_t size);
 
 /*
  * Makes a client for cfg (which must outlive it). Returns NULL, logged, when

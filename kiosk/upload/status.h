@@ -2,9 +2,11 @@
  * status.h - what the uploader tells the world about the queue: a JSON status
  * file for the maintenance menu and a Prometheus textfile for node_exporter.
  *
- * Both are written atomically (temporary file in the same directory, fsync,
- * rename, fsync of the directory), mode 0640, so a reader never sees half a
- * file. Neither holds anything but ids, counts, times and outcome classes.
+ * Both are written atomically (temporary file in the same directory, then
+ * rename; metrics_write_atomic()), so a reader never sees half a file: the
+ * status file 0640 (the UI's user reads it through the shared group), the
+ * metrics 0644 (node_exporter runs as a user of its own). Neither holds
+ * anything but ids, counts, sizes, times and outcome classes.
  */
 #ifndef SCANKIOSK_UPLOAD_STATUS_H
 #define SCANKIOSK_UPLOAD_STATUS_H
@@ -12,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cjson/cJSON.h>
 
 #include "outcome.h"
 #include "spool.h"
@@ -29,6 +33,7 @@ struct upload_stats {
 	enum upload_outcome last_outcome; /* UPLOAD_OUTCOME_LAST before the first attempt */
 	enum upload_outcome last_error;   /* last outcome other than delivered, or _LAST */
 	int64_t next_attempt;             /* when the next attempt is due, 0 = none queued */
+	uint64_t bytes_sent;              /* request bytes sent by all attempts since start */
 	const char *activity;             /* "idle", "sending", "waiting", "stopped" */
 };
 
@@ -40,8 +45,14 @@ struct status_snapshot {
 	size_t queued_count;
 	const struct spool_entry *failed; /* failed/, sorted by id */
 	size_t failed_count;
+	const struct spool_entry *quarantined; /* quarantine/, sorted by id */
+	size_t quarantined_count;
 	const struct upload_stats *stats;
 };
+
+/* The status document (the file's content; the control socket's "status"
+ * answer): a new cJSON object, or NULL when memory is short. */
+cJSON *status_document(const struct status_snapshot *snap);
 
 /* Writes the status file at path. Returns false (logged) on failure. */
 bool status_write(const char *path, const struct status_snapshot *snap);

@@ -11,6 +11,10 @@
  * every other submission back until the failed one is due again: an outage
  * costs one request per backoff step, and the queue leaves in id order once
  * the intake is back.
+ *
+ * The maintenance menu's control socket (control.h) is served from this loop:
+ * while it sleeps, between two uploads, and from a transfer's progress
+ * callback, so a request never waits for an upload to end.
  */
 #include "uploader.h"
 
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "control.h"
 #include "intake.h"
 #include "log.h"
 #include "outcome.h"
@@ -58,7 +63,8 @@ struct uploader {
 	struct spool *spool;
 	struct reaper *reaper; /* removes delivered files; NULL: this thread does */
 	struct intake_client *client;
-	uint8_t *secret_key; /* sodium_malloc: locked, guarded, zeroed on free */
+	struct control_server *control; /* the maintenance menu's socket; NULL: none */
+	uint8_t *secret_key;            /* sodium_malloc: locked, guarded, zeroed on free */
 	uint8_t public_key[CONTAINER_KEY_BYTES];
 	struct retry_policy policy;
 	int sigfd;
@@ -100,6 +106,16 @@ static int64_t wall_now(void)
 
 /* ---- signals, watchdog ---------------------------------------------------- */
 
+/* "Retry now" (SIGUSR1 or the control socket): every queued submission is
+ * due at once, and the gate is open. Returns how many are queued. */
+static size_t retry_now(struct uploader *u)
+{
+	u->gate_ms = 0;
+	for (size_t i = 0; i < u->count; i++)
+		u->slots[i].due_ms = 0;
+	return u->count;
+}
+
 static void read_signals(struct uploader *u)
 {
 	struct signalfd_siginfo si;
@@ -114,9 +130,7 @@ static void read_signals(struct uploader *u)
 		case SIGUSR1:
 			/* "Retry now" from the maintenance menu. */
 			log_info("SIGUSR1: every queued submission is due now");
-			u->gate_ms = 0;
-			for (size_t i = 0; i < u->count; i++)
-				u->slots[i].due_ms = 0;
+			(void)retry_now(u);
 			break;
 		default:
 			break;
@@ -139,6 +153,8 @@ static bool handle_progress(void *ctx)
 	uint64_t now = mono_ms();
 	if (now >= u->signal_check_ms) {
 		read_signals(u);
+		/* The maintenance menu is answered during a long upload too. */
+		control_server_dispatch(u->control, now);
 		u->signal_check_ms = now + SIGNAL_CHECK_MS;
 	}
 	ping_watchdog(u, now);
@@ -237,6 +253,51 @@ static uint64_t next_due(const struct uploader *u)
 
 /* ---- status --------------------------------------------------------------- */
 
+/* A snapshot of the spool and the counters, for the status file, the
+ * metrics and the control socket. Free the lists with release_snapshot(). */
+struct snapshot_lists {
+	struct spool_entry *failed, *quarantined;
+};
+
+static bool take_snapshot(struct uploader *u, struct status_snapshot *snap,
+                          struct snapshot_lists *own)
+{
+	*own = (struct snapshot_lists){0};
+	*snap = (struct status_snapshot){.now = wall_now(), .stats = &u->stats};
+	enum spool_status st = spool_stats(u->spool, &snap->spool);
+	if (st != SPOOL_OK) {
+		log_warning("cannot count the spool: %s", spool_strerror(st));
+		return false;
+	}
+	if (spool_list(u->spool, SPOOL_STATE_FAILED, &own->failed, &snap->failed_count) !=
+	    SPOOL_OK) {
+		own->failed = NULL;
+		snap->failed_count = 0;
+	}
+	if (spool_list(u->spool, SPOOL_STATE_QUARANTINE, &own->quarantined,
+	               &snap->quarantined_count) != SPOOL_OK) {
+		own->quarantined = NULL;
+		snap->quarantined_count = 0;
+	}
+	snap->failed = own->failed;
+	snap->quarantined = own->quarantined;
+	snap->queued = u->queue;
+	snap->queued_count = u->count;
+	uint64_t due = next_due(u), now = mono_ms();
+	u->stats.next_attempt = 0;
+	if (due != UINT64_MAX)
+		u->stats.next_attempt =
+		        snap->now + (due > now ? (int64_t)((due - now + 999) / 1000) : 0);
+	return true;
+}
+
+static void release_snapshot(struct snapshot_lists *own)
+{
+	free(own->failed);
+	free(own->quarantined);
+	*own = (struct snapshot_lists){0};
+}
+
 /* Writes the status file and metrics; unless forced, at most once every
  * STATUS_MIN_INTERVAL_MS. */
 static void write_status(struct uploader *u, bool force)
@@ -248,30 +309,15 @@ static void write_status(struct uploader *u, bool force)
 	if (!force && now_ms - u->status_ms < STATUS_MIN_INTERVAL_MS)
 		return;
 	u->status_ms = now_ms;
-	struct status_snapshot snap = {.now = wall_now(), .stats = &u->stats};
-	struct spool_entry *failed = NULL;
-	enum spool_status st = spool_stats(u->spool, &snap.spool);
-	if (st != SPOOL_OK) {
-		log_warning("cannot count the spool: %s", spool_strerror(st));
+	struct status_snapshot snap;
+	struct snapshot_lists own;
+	if (!take_snapshot(u, &snap, &own))
 		return;
-	}
-	if (spool_list(u->spool, SPOOL_STATE_FAILED, &failed, &snap.failed_count) != SPOOL_OK) {
-		failed = NULL;
-		snap.failed_count = 0;
-	}
-	snap.failed = failed;
-	snap.queued = u->queue;
-	snap.queued_count = u->count;
-	uint64_t due = next_due(u), now = mono_ms();
-	u->stats.next_attempt = 0;
-	if (due != UINT64_MAX)
-		u->stats.next_attempt =
-		        snap.now + (due > now ? (int64_t)((due - now + 999) / 1000) : 0);
 	if (cfg->status_file)
 		(void)status_write(cfg->status_file, &snap);
 	if (cfg->metrics_textfile)
 		(void)status_write_metrics(cfg->metrics_textfile, &snap);
-	free(failed);
+	release_snapshot(&own);
 
 	char text[128];
 	if (u->count == 0)
@@ -283,6 +329,61 @@ static void write_status(struct uploader *u, bool force)
 		                 ? "none"
 		                 : upload_outcome_name(u->stats.last_outcome));
 	sd_notify(0, text);
+}
+
+/* ---- the control socket's requests ----------------------------------------- */
+
+static cJSON *handle_control_status(void *ctx)
+{
+	struct uploader *u = ctx;
+	struct status_snapshot snap;
+	struct snapshot_lists own;
+	if (!take_snapshot(u, &snap, &own))
+		return NULL;
+	cJSON *doc = status_document(&snap);
+	release_snapshot(&own);
+	return doc;
+}
+
+static size_t handle_control_retry_now(void *ctx)
+{
+	return retry_now(ctx);
+}
+
+static enum spool_status handle_control_discard(void *ctx, const char *id, enum spool_state *from,
+                                                char error_class[SPOOL_CLASS_MAX])
+{
+	struct uploader *u = ctx;
+	/* failed/ and quarantine/ only (spool_discard() refuses the rest), which
+	 * this loop never reads again: the queue and its schedule stay as they are. */
+	return spool_discard(u->spool, id, from, error_class);
+}
+
+static const struct control_ops control_ops = {
+        .status = handle_control_status,
+        .retry_now = handle_control_retry_now,
+        .discard = handle_control_discard,
+};
+
+/* The socket of the maintenance menu. False only when another uploader
+ * already serves it: two on one spool must not run. */
+static bool start_control(struct uploader *u)
+{
+	char path[CONFIG_SOCKET_PATH_MAX + 1];
+	if (!config_control_socket(u->cfg, path, sizeof(path))) {
+		log_error("control: the socket path (the spool directory + /%s) is longer than "
+		          "%d bytes; set [control] socket; no maintenance menu",
+		          CONFIG_CONTROL_SOCKET_NAME, CONFIG_SOCKET_PATH_MAX);
+		return true;
+	}
+	enum control_start why;
+	u->control = control_server_create(path, &u->cfg->intake, &control_ops, u, &why);
+	if (why == CONTROL_IN_USE) {
+		fprintf(stderr, "scankiosk-uploader: %s: another uploader is running\n", path);
+		return false;
+	}
+	/* Uploads matter more than the menu: they go on without it. */
+	return true;
 }
 
 /* ---- one submission ------------------------------------------------------- */
@@ -435,6 +536,7 @@ static void process(struct uploader *u, size_t index)
 		         container_strerror(cs));
 	} else {
 		(void)intake_send(u->client, e->id, reader, handle_progress, u, &res);
+		u->stats.bytes_sent += res.bytes_sent;
 	}
 	container_reader_destroy(reader);
 	close(fd);
@@ -533,15 +635,24 @@ static void wait_for_work(struct uploader *u)
 		until = due;
 	if (u->watchdog_ms && u->next_ping_ms < until)
 		until = u->next_ping_ms;
+
+	uint64_t ctl = control_server_deadline(u->control);
+	if (ctl < until)
+		until = ctl;
 	int timeout = until > now ? (int)(until - now) : 0;
 
-	struct pollfd fds[2] = {
+	struct pollfd fds[2 + CONTROL_POLL_MAX] = {
 	        {.fd = u->sigfd, .events = POLLIN},
 	        {.fd = u->infd, .events = POLLIN},
 	};
-	int rc = poll(fds, u->infd >= 0 ? 2 : 1, timeout);
+	size_t n = 2;
+	if (u->infd < 0) /* --once: no inotify */
+		n = 1;
+	n += control_server_poll_fds(u->control, fds + n, CONTROL_POLL_MAX);
+	int rc = poll(fds, (nfds_t)n, timeout);
 	if (rc < 0 && errno != EINTR)
 		log_warning_errno("poll");
+	control_server_dispatch(u->control, mono_ms());
 }
 
 /* ---- run ------------------------------------------------------------------ */
@@ -568,6 +679,8 @@ static void loop(struct uploader *u)
 			break;
 		drain_inotify(u);
 		ping_watchdog(u, mono_ms());
+		/* Between two uploads of a backlog too. */
+		control_server_dispatch(u->control, mono_ms());
 
 		if (u->stale && mono_ms() >= list_retry_ms && !refresh_queue(u)) {
 			if (u->once) {
@@ -638,6 +751,9 @@ int uploader_run(const struct config *cfg, bool once)
 	u.client = intake_client_create(&cfg->intake);
 	if (!u.client || !setup_fds(&u))
 		goto out;
+	/* Before recovery: a second uploader must not touch a running one's spool. */
+	if (!once && !start_control(&u))
+		goto out;
 	rc = UPLOADER_EXIT_SPOOL;
 	/* Recovery quarantines unreadable headers; that counts as "moved" for
 	 * --once's exit code like a quarantine while sending. */
@@ -674,6 +790,8 @@ int uploader_run(const struct config *cfg, bool once)
 		u.fatal = true;
 	reaper_destroy(u.reaper);
 	u.reaper = NULL;
+	control_server_destroy(u.control);
+	u.control = NULL;
 
 	sd_notify(0, "STOPPING=1");
 	u.stats.activity = "stopped";
@@ -685,6 +803,7 @@ int uploader_run(const struct config *cfg, bool once)
 		rc = u.fatal ? UPLOADER_EXIT_SPOOL : UPLOADER_EXIT_OK;
 	log_info("uploader stopped (exit %d)", rc);
 out:
+	control_server_destroy(u.control);
 	reaper_destroy(u.reaper);
 	intake_client_destroy(u.client);
 	spool_destroy(u.spool);

@@ -636,6 +636,65 @@ static void test_commit_write_fails(void **state)
 	assert_int_equal(spool_commit(f->spool, pk, &sub, &r), SPOOL_OK);
 }
 
+/* A technician's discard: failed/ and quarantine/ only, with the state file,
+ * and never a queued submission. */
+static void test_discard(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_receipt failed = commit(f), quarantined = commit(f), queued = commit(f),
+	                     sending = commit(f);
+	int fd = -1;
+	assert_int_equal(spool_claim(f->spool, failed.id, &fd), SPOOL_OK);
+	close(fd);
+	assert_int_equal(spool_fail(f->spool, failed.id, "conflict"), SPOOL_OK);
+	assert_int_equal(spool_quarantine(f->spool, SPOOL_STATE_NEW, quarantined.id, "truncated"),
+	                 SPOOL_OK);
+	assert_int_equal(spool_claim(f->spool, sending.id, &fd), SPOOL_OK);
+	close(fd);
+
+	/* Queued: refused, and where it is comes back; nothing moves. */
+	enum spool_state from = SPOOL_STATE_FAILED;
+	char cls[SPOOL_CLASS_MAX] = "x";
+	assert_int_equal(spool_discard(f->spool, queued.id, &from, cls), SPOOL_INVALID);
+	assert_int_equal(from, SPOOL_STATE_NEW);
+	assert_string_equal(cls, "");
+	assert_int_equal(spool_discard(f->spool, sending.id, &from, cls), SPOOL_INVALID);
+	assert_int_equal(from, SPOOL_STATE_SENDING);
+	assert_int_equal(list_count(f, SPOOL_STATE_NEW, NULL), 1);
+	assert_int_equal(list_count(f, SPOOL_STATE_SENDING, NULL), 1);
+
+	/* failed/: the file and its state file go; the class is reported. */
+	char path[PATH_MAX];
+	path_of(f, path, "state", failed.id);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_discard(f->spool, failed.id, &from, cls), SPOOL_OK);
+	assert_int_equal(from, SPOOL_STATE_FAILED);
+	assert_string_equal(cls, "conflict");
+	assert_int_equal(list_count(f, SPOOL_STATE_FAILED, NULL), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+
+	/* quarantine/, with NULL outputs. */
+	assert_int_equal(spool_discard(f->spool, quarantined.id, NULL, NULL), SPOOL_OK);
+	assert_int_equal(list_count(f, SPOOL_STATE_QUARANTINE, NULL), 0);
+	assert_int_equal(count_in(f, "state"), 0);
+
+	/* Gone, never there, or not an id. */
+	assert_int_equal(spool_discard(f->spool, failed.id, &from, cls), SPOOL_NOT_FOUND);
+	assert_int_equal(from, SPOOL_STATE_LAST);
+	assert_int_equal(spool_discard(f->spool, "0123456789abcdef0123456789abcdef", NULL, NULL),
+	                 SPOOL_NOT_FOUND);
+	assert_int_equal(spool_discard(f->spool, "../new/x", &from, cls), SPOOL_INVALID);
+	assert_int_equal(from, SPOOL_STATE_LAST);
+	assert_int_equal(spool_discard(f->spool, NULL, NULL, NULL), SPOOL_INVALID);
+	assert_int_equal(spool_discard(NULL, failed.id, NULL, NULL), SPOOL_INVALID);
+
+	/* The queued ones are intact and still readable. */
+	assert_int_equal(spool_claim(f->spool, queued.id, &fd), SPOOL_OK);
+	assert_int_equal(container_verify(fd, pk, sk), CONTAINER_OK);
+	close(fd);
+	assert_int_equal(list_count(f, SPOOL_STATE_SENDING, NULL), 2);
+}
+
 /* Runs last: nothing personal reached the log. */
 static void test_log_has_no_personal_data(void **state)
 {
@@ -650,6 +709,7 @@ static void test_log_has_no_personal_data(void **state)
 	text[n] = '\0';
 	assert_non_null(strstr(text, "committed"));
 	assert_non_null(strstr(text, "quarantined"));
+	assert_non_null(strstr(text, "discarded from failed/ (conflict)"));
 	assert_null(strstr(text, CANARY_NAME));
 	assert_null(strstr(text, "Kanarienvogel"));
 	assert_null(strstr(text, CANARY_CASE));
@@ -670,6 +730,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_commit_write_fails, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
 	        cmocka_unit_test(test_log_has_no_personal_data),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
