@@ -148,3 +148,8 @@ void scanner_close(struct scanner *s)
 	if (s)
 		s->impl->close(s);
 }
+
+enum scanner_status scanner_check(struct scanner *s)
+{
+	return s->impl->check ? s->impl->check(s) : SCANNER_UNSUPPORTED;
+}

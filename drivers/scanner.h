@@ -100,12 +100,14 @@ struct scanner_frame {
 	size_t stride; /* bytes per delivered line: width * channels */
 };
 
-/* One device as listed by a driver. */
+/* One device as listed by a driver. vendor, model and serial say which device
+ * it is; the name may change when it is replugged (a USB bus path). */
 struct scanner_device {
 	char name[256]; /* pass to scanner_driver_open() */
 	char vendor[64];
 	char model[128];
 	char type[64];
+	char serial[64]; /* "" when the driver does not know it */
 };
 
 struct scanner;
@@ -123,6 +125,8 @@ struct scanner_impl {
 	void (*end_document)(struct scanner *s);
 	void (*cancel)(struct scanner *s);
 	void (*close)(struct scanner *s);
+	/* Optional; NULL: the driver cannot tell (scanner_check() says UNSUPPORTED). */
+	enum scanner_status (*check)(struct scanner *s);
 };
 
 /* Common head of every driver's device struct. */
@@ -211,6 +215,12 @@ void scanner_cancel(struct scanner *s);
 
 /* Ends any document and frees the device. Accepts NULL. */
 void scanner_close(struct scanner *s);
+
+/* Asks cheaply, without listing devices, whether an open device is still
+ * attached: SCANNER_OK (it is), SCANNER_DEVICE_GONE (unplugged or switched
+ * off), SCANNER_UNSUPPORTED (this driver or device cannot tell). Same thread as
+ * the other calls; meant for an idle device. */
+SCANNER_WUR enum scanner_status scanner_check(struct scanner *s);
 
 /* Used by drivers: formats and passes a message to the driver's log handler. */
 void scanner_log(struct scanner_driver *drv, enum scanner_log_level level, const char *fmt, ...)

@@ -26,6 +26,7 @@ libsodium-dev
 libinih-dev
 libcurl4-openssl-dev
 libsystemd-dev
+libudev-dev
 fiu-utils
 libfiu-dev
 nginx-light

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <sane/sane.h>
@@ -276,24 +277,68 @@ static bool take_digits(const char **p, char *out, size_t size)
  * (re-enumerate). Other names (network, SCSI, parport) cannot be told apart from
  * a plain I/O error and stay SCANNER_IO_ERROR.
  */
-static bool device_gone(const struct sane_drv *drv, const char *device)
+static bool usb_node(const struct sane_drv *drv, const char *device, char *path, size_t size)
 {
 	static const char tag[] = ":libusb:";
 	const char *root = drv->api->usb_root ? drv->api->usb_root : "/dev/bus/usb";
 	const char *p = strstr(device, tag);
-	char bus[8], dev[8], path[512];
-	struct stat st;
+	char bus[8], dev[8];
 
 	if (!p)
 		return false;
 	p += sizeof(tag) - 1;
 	if (!take_digits(&p, bus, sizeof(bus)) || *p++ != ':' || !take_digits(&p, dev, sizeof(dev)))
 		return false;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", root, bus, dev) >= sizeof(path))
-		return false;
+	return (size_t)snprintf(path, size, "%s/%s/%s", root, bus, dev) < size;
+}
+
+/* SCANNER_OK: the USB node is there; DEVICE_GONE: it is not; UNSUPPORTED: not a
+ * USB name, or the node cannot be examined. */
+static enum scanner_status usb_presence(const struct sane_drv *drv, const char *device)
+{
+	char path[512];
+	struct stat st;
+
+	if (!usb_node(drv, device, path, sizeof(path)))
+		return SCANNER_UNSUPPORTED;
 	if (stat(path, &st) == 0)
-		return false;
-	return errno == ENOENT || errno == ENOTDIR;
+		return SCANNER_OK;
+	return errno == ENOENT || errno == ENOTDIR ? SCANNER_DEVICE_GONE : SCANNER_UNSUPPORTED;
+}
+
+static bool device_gone(const struct sane_drv *drv, const char *device)
+{
+	return usb_presence(drv, device) == SCANNER_DEVICE_GONE;
+}
+
+/*
+ * SANE_Device has no serial number. For a USB name the kernel knows it: the
+ * node's device number leads to /sys/dev/char/MAJOR:MINOR/serial (the USB
+ * descriptor's iSerialNumber; absent on devices without one). Blanks, control
+ * characters and non-ASCII bytes become '_'. Anything else leaves "".
+ */
+static void usb_serial(const struct sane_drv *drv, const char *device, char *out, size_t size)
+{
+	char path[512], buf[128];
+	struct stat st;
+	size_t n = 0;
+	FILE *f;
+
+	out[0] = '\0';
+	if (!usb_node(drv, device, path, sizeof(path)) || stat(path, &st) != 0 ||
+	    !S_ISCHR(st.st_mode))
+		return;
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/serial", major(st.st_rdev),
+	         minor(st.st_rdev));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f)) {
+		for (const char *c = buf; *c && *c != '\n' && n + 1 < size; c++)
+			out[n++] = *c > ' ' && *c < 0x7f ? *c : '_';
+		out[n] = '\0';
+	}
+	fclose(f);
 }
 
 /* The one translation of SANE_Status into our outcomes. device may be NULL. */
@@ -1870,7 +1915,17 @@ static void dev_close(struct scanner *base)
 	dev_free(s);
 }
 
+/* Without libsane: a USB device's node (see usb_presence()); other names
+ * cannot be checked this cheaply. */
+static enum scanner_status dev_check(struct scanner *base)
+{
+	struct sane_dev *s = to_dev(base);
+
+	return usb_presence(s->drv, s->name);
+}
+
 static const struct scanner_impl sane_scanner_impl = {
+        .check = dev_check,
         .caps = dev_caps,
         .set_option = dev_set_option,
         .configure = dev_configure,
@@ -1918,6 +1973,7 @@ static enum scanner_status drv_list(struct scanner_driver *base, struct scanner_
 		copy_field(d->vendor, sizeof(d->vendor), list[i]->vendor);
 		copy_field(d->model, sizeof(d->model), list[i]->model);
 		copy_field(d->type, sizeof(d->type), list[i]->type);
+		usb_serial(drv, d->name, d->serial, sizeof(d->serial));
 		kept++;
 	}
 	*devices = out;

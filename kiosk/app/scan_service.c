@@ -2,33 +2,61 @@
  * scan_service.c - the service thread that owns the scanner.
  *
  * One mutex guards the commands from the UI, the status snapshot and the event
- * queue; the driver, the open device and the running job belong to the
- * service thread alone (SANE is not thread-safe). The only call made on the
- * job from another thread is scan_job_cancel(), which the job allows.
+ * queue; the driver, the open device, the running job, the libudev monitor and
+ * the timers belong to the service thread alone (SANE is not thread-safe). The
+ * only call made on the job from another thread is scan_job_cancel(), which
+ * the job allows.
  *
- * Finding the device: the driver is created and the device opened on the
- * service thread; when that fails the thread waits retry_ms (on a condition
- * variable, so destroy wakes it) and tries again. SANE caches what its
- * backends found at sane_init(), so after SANE_REINIT_AFTER failed attempts
- * the SANE driver is recreated to probe the buses afresh. The simulator keeps
- * its driver: its faults and feeder live there, like paper and cable.
+ * The thread sleeps in poll() on an eventfd that the UI's commands write and
+ * on the libudev monitor's socket (subsystem "usb", device type "usb_device":
+ * a device's interfaces would report each change several times), with the
+ * timeout of its next timer:
+ *  - SEARCHING: the next attempt to find the device. An attempt makes the
+ *    driver (sane_init(): libsane's backends probe the buses afresh, they cache
+ *    what they found), lists the devices once, chooses one and opens it; a
+ *    failed attempt destroys the driver again (sane_exit()). Attempts follow a
+ *    backoff, retry_ms doubling up to retry_max_ms; a hotplug event brings the
+ *    next one forward to HOTPLUG_DEBOUNCE_MS after the last event of a burst
+ *    (at most HOTPLUG_BURST_MS after its first) and resets the backoff. From
+ *    the end of one listing to the start of the next there are always at least
+ *    retry_ms, whatever the events: never a tight loop. The one exception is
+ *    the attempt right after a job that lost the device, made at once.
+ *  - READY without udev: the liveness check (scanner_check(): for SANE's USB
+ *    devices a stat() of the device node, no listing) every LIVENESS_MS, when
+ *    the driver can tell.
+ *  - READY after a remove event the driver cannot judge: one listing with the
+ *    device open, debounced like an attempt; a device no longer listed is gone.
+ * A remove event the driver can judge closes a vanished device at once.
+ * Events that come while a job runs wait in the monitor's socket until the
+ * job is over. The simulator keeps its driver throughout: its faults and
+ * feeder live there, like paper and cable.
  */
 #include "scan_service.h"
 
 #include <errno.h>
+#include <libudev.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
-#define DEFAULT_RETRY_MS    2000
-#define SANE_REINIT_AFTER   5        /* failed opens before libsane is reinitialised */
-#define PROGRESS_NOTIFY_NS  33000000 /* at most ~30 progress wake-ups a second */
-#define EVENT_QUEUE_INITIAL 16
-#define LOG_EVERY_ATTEMPTS  30 /* while searching: one log line in so many attempts */
+#define DEFAULT_RETRY_MS     2000
+#define DEFAULT_RETRY_MAX_MS 60000
+#define HOTPLUG_DEBOUNCE_MS  500   /* a listing waits this long after the last USB event */
+#define HOTPLUG_BURST_MS     2000  /* ... but no longer than this after the burst's first */
+#define LIVENESS_MS          10000 /* READY without udev: how often the device is checked */
+#define UDEV_DRAIN_MAX       64    /* events taken in one turn; the rest in the next */
+#define NEVER                UINT64_MAX
+#define PROGRESS_NOTIFY_NS   33000000 /* at most ~30 progress wake-ups a second */
+#define EVENT_QUEUE_INITIAL  16
+#define LOG_EVERY_ATTEMPTS   10 /* while searching: one log line in so many attempts */
 /* Queue slots kept for the events that end a job (FINISHED, STATE): a page
  * that cannot be queued is dropped, the end of a job never is. */
 #define EVENT_QUEUE_RESERVE 4
@@ -36,13 +64,14 @@
 struct scan_service {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* wakes the service thread: a command or quit */
+	int wake_fd; /* eventfd: every command writes it, the service thread reads it */
 
 	/* Set at create, read-only afterwards. */
-	char *device; /* "" = first device */
+	char *device; /* "" = first device; the simulator's spec when sim */
 	bool sim;
 	struct scan_options opts;
 	unsigned retry_ms;
+	unsigned retry_max_ms;
 	const struct scan_service_hooks *hooks;
 	void (*notify)(void *userdata);
 	void *userdata;
@@ -58,15 +87,32 @@ struct scan_service {
 	uint32_t abort_job;   /* the job whose pages are dropped (0: none) */
 	struct scan_job *job; /* running job, for scan_job_cancel() from the UI */
 	uint32_t running_job;
+	unsigned injected_added; /* scan_service_inject_hotplug() */
+	unsigned injected_removed;
 	struct scan_service_status status;
 	struct scan_service_event *queue;
 	size_t q_head, q_len, q_cap;
 
-	/* Service thread only. */
+	/* Service thread only (the udev objects are made before it starts). */
 	struct scanner_driver *drv;
 	struct scanner *scanner;
+	struct scanner_device ident; /* the device last opened: its name, and vendor,
+	                              * model, serial when it was listed */
+	bool ident_listed;           /* ident came from the listing */
 	unsigned open_failures;
 	uint64_t last_progress_notify;
+	struct udev *udev;
+	struct udev_monitor *monitor;
+	int udev_fd;            /* -1: no hotplug events */
+	uint64_t attempt_at;    /* SEARCHING: the next attempt; READY: the relist (NEVER: none) */
+	unsigned backoff_ms;    /* the wait after the next failed attempt */
+	bool listed;            /* there was a listing: last_list_end is valid */
+	uint64_t last_list_end; /* when the last listing (attempt or relist) ended */
+	bool in_burst;          /* hotplug events came since the last listing */
+	uint64_t burst_start;
+	bool relist;       /* READY: a remove event the driver could not judge */
+	bool check_ok;     /* READY: the driver can check the device (scanner_check()) */
+	uint64_t check_at; /* READY without udev: the next liveness check (NEVER: none) */
 };
 
 const char *scan_service_state_name(enum scan_service_state state)
@@ -158,6 +204,31 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copies a string, cut to fit. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The timers' clock, in ms: monotonic, or a test's. */
+static uint64_t clock_ms(const struct scan_service *svc)
+{
+	if (svc->hooks && svc->hooks->now_ms)
+		return svc->hooks->now_ms(svc->hooks->userdata);
+	return now_ns() / 1000000u;
+}
+
+/* Wakes the service thread from its poll(). Never blocks. */
+static void wake(struct scan_service *svc)
+{
+	uint64_t one = 1;
+	/* EAGAIN: the counter is full, so a wake-up is pending anyway. */
+	if (write(svc->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error_errno("scanner: cannot wake the scanner thread");
 }
 
 /* --- the event queue (under lock) --- */
@@ -253,6 +324,13 @@ static void handle_driver_log(enum scanner_log_level level, const char *msg, voi
 	          __LINE__, "%s", msg);
 }
 
+/* The simulator's driver holds its feeder and faults: it stays. Every other
+ * driver is made for an attempt and dropped when the device is gone. */
+static bool keeps_driver(const struct scan_service *svc)
+{
+	return svc->sim;
+}
+
 static void close_device(struct scan_service *svc, bool drop_driver)
 {
 	scanner_close(svc->scanner);
@@ -263,52 +341,439 @@ static void close_device(struct scan_service *svc, bool drop_driver)
 	}
 }
 
-/* One attempt to find and open the device. Runs without the lock. */
-static bool try_open(struct scan_service *svc, struct scanner_caps *caps)
+static struct scanner_driver *make_driver(struct scan_service *svc)
 {
+	if (svc->hooks && svc->hooks->create_driver)
+		return svc->hooks->create_driver(svc->hooks->userdata);
+	if (svc->sim)
+		return scanner_sim_create(svc->device, handle_driver_log, svc);
+	return scanner_sane_create();
+}
+
+/* The same device: vendor, model and serial ("" on both sides when the driver
+ * knows none). A device without vendor and model is nobody in particular. */
+static bool same_device(const struct scanner_device *a, const struct scanner_device *b)
+{
+	return (a->vendor[0] || a->model[0]) && strcmp(a->vendor, b->vendor) == 0 &&
+	       strcmp(a->model, b->model) == 0 && strcmp(a->serial, b->serial) == 0;
+}
+
+/*
+ * Which listed device to open:
+ *  - the device opened before (same vendor, model, serial), under whatever
+ *    name it has now; among several alike (no serial), the one under its old
+ *    name first, then the configured one;
+ *  - else the configured name, if listed;
+ *  - else, with no name configured, the first device.
+ * NULL when none of these is listed (a configured name may open all the same:
+ * some backends open devices they do not list).
+ */
+static const struct scanner_device *choose_device(const struct scan_service *svc,
+                                                  const struct scanner_device *devs, size_t n)
+{
+	const char *want = svc->sim ? "" : svc->device;
+	const struct scanner_device *best = NULL;
+	int best_score = -1;
+	for (size_t i = 0; i < n; i++) {
+		bool same = svc->ident_listed && same_device(&devs[i], &svc->ident);
+		bool named = *want && strcmp(devs[i].name, want) == 0;
+		if (*want && !same && !named)
+			continue;
+		int score = (same ? 4 : 0) +
+		            (same && strcmp(devs[i].name, svc->ident.name) == 0 ? 2 : 0) +
+		            (named ? 1 : 0);
+		if (score > best_score) {
+			best = &devs[i];
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/* One attempt to find and open the device: driver, one listing, choice, open.
+ * Fills *caps and *dev (what was opened). Runs without the lock. */
+static bool try_open(struct scan_service *svc, struct scanner_caps *caps,
+                     struct scanner_device *dev)
+{
+	struct scanner_device *devs = NULL;
+	size_t n = 0;
+	bool ok = false;
+	bool log_now = svc->open_failures % LOG_EVERY_ATTEMPTS == 0;
+
 	if (svc->hooks && svc->hooks->before_open)
 		svc->hooks->before_open(svc->hooks->userdata);
 	if (!svc->drv) {
-		svc->drv = svc->sim ? scanner_sim_create(svc->device, handle_driver_log, svc)
-		                    : scanner_sane_create();
+		svc->drv = make_driver(svc);
 		if (!svc->drv) {
-			if (svc->open_failures++ % LOG_EVERY_ATTEMPTS == 0)
-				log_warning("scanner driver cannot start; trying again every %u ms",
-				            svc->retry_ms);
-			return false;
+			if (log_now)
+				log_warning("scanner driver cannot start; trying again later");
+			goto out;
 		}
 		scanner_driver_set_log(svc->drv, handle_driver_log, svc);
 	}
-	enum scanner_status st =
-	        scanner_driver_open(svc->drv, svc->sim ? "" : svc->device, &svc->scanner);
+	enum scanner_status st = scanner_driver_list(svc->drv, &devs, &n);
+	if (st != SCANNER_OK) {
+		if (log_now)
+			log_warning("scanner: cannot list devices: %s", scanner_strerror(st));
+		n = 0;
+	}
+	const struct scanner_device *pick = choose_device(svc, devs, n);
+	const char *name = pick ? pick->name : svc->sim ? "" : svc->device;
+	st = pick || *name ? scanner_driver_open(svc->drv, name, &svc->scanner) : SCANNER_NO_DEVICE;
 	if (st != SCANNER_OK) {
 		svc->scanner = NULL;
-		if (svc->open_failures % LOG_EVERY_ATTEMPTS == 0)
-			log_warning("scanner not found (%s); looking again every %u ms",
-			            scanner_strerror(st), svc->retry_ms);
-		svc->open_failures++;
-		if (!svc->sim && svc->open_failures % SANE_REINIT_AFTER == 0)
-			close_device(svc, true);
-		return false;
+		if (log_now) {
+			log_warning(
+			        "scanner not found (%s); %zu device(s) listed; looking again later",
+			        scanner_strerror(st), n);
+			for (size_t i = 0; i < n; i++)
+				log_info("scanner: listed %s: %s %s", devs[i].name, devs[i].vendor,
+				         devs[i].model);
+		}
+		goto out;
 	}
-	svc->open_failures = 0;
+	if (pick) {
+		*dev = *pick;
+	} else {
+		memset(dev, 0, sizeof(*dev));
+		snprintf(dev->name, sizeof(dev->name), "%s", name);
+	}
 	scanner_caps(svc->scanner, caps);
-	return true;
+	ok = true;
+out:
+	free(devs);
+	if (ok) {
+		svc->open_failures = 0;
+	} else {
+		svc->open_failures++;
+		if (!keeps_driver(svc)) {
+			/* Nothing of libsane stays loaded between attempts. */
+			scanner_driver_destroy(svc->drv);
+			svc->drv = NULL;
+		}
+	}
+	return ok;
 }
 
-static void wait_ms(struct scan_service *svc, unsigned ms)
+/* The earliest a listing may start: retry_ms after the end of the last. */
+static uint64_t after_gap(const struct scan_service *svc, uint64_t at)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	if (svc->listed && at < svc->last_list_end + svc->retry_ms)
+		return svc->last_list_end + svc->retry_ms;
+	return at;
+}
+
+static void listing_done(struct scan_service *svc, uint64_t now)
+{
+	svc->listed = true;
+	svc->last_list_end = now;
+	svc->in_burst = false;
+}
+
+/* A hotplug event: list HOTPLUG_DEBOUNCE_MS after the last of a burst. */
+static void schedule_listing(struct scan_service *svc, uint64_t now)
+{
+	if (!svc->in_burst) {
+		svc->in_burst = true;
+		svc->burst_start = now;
 	}
-	while (!svc->quit && !svc->scan_pending) {
-		if (pthread_cond_timedwait(&svc->cond, &svc->lock, &ts) == ETIMEDOUT)
-			break;
+	uint64_t at = now + HOTPLUG_DEBOUNCE_MS;
+	if (at > svc->burst_start + HOTPLUG_BURST_MS)
+		at = svc->burst_start + HOTPLUG_BURST_MS;
+	svc->attempt_at = after_gap(svc, at);
+}
+
+/* Ends a job accepted while READY that cannot run: the device went. Under lock. */
+static void fail_pending(struct scan_service *svc, enum scan_problem problem,
+                         enum scanner_status status)
+{
+	if (!svc->scan_pending)
+		return;
+	uint32_t id = svc->pending_job;
+	svc->scan_pending = false;
+	queue_push(svc, &(struct scan_service_event){
+	                        .kind = SCAN_SERVICE_EVENT_FINISHED,
+	                        .job = id,
+	                        .problem = problem,
+	                        .cancelled = svc->cancel_job == id,
+	                        .status = status,
+	                });
+	if (svc->cancel_job == id)
+		svc->cancel_job = 0;
+	if (svc->abort_job == id)
+		svc->abort_job = 0;
+}
+
+/* Without udev: does the driver offer a cheap check of the open device? */
+static void start_liveness(struct scan_service *svc, uint64_t now)
+{
+	svc->check_ok = false;
+	svc->check_at = NEVER;
+	if (svc->udev_fd >= 0 || !svc->scanner)
+		return;
+	enum scanner_status st = scanner_check(svc->scanner);
+	if (st == SCANNER_UNSUPPORTED) {
+		log_info("scanner: %s cannot be checked while idle; without hotplug events an "
+		         "unplugged scanner shows at the next scan",
+		         svc->ident.name);
+		return;
+	}
+	svc->check_ok = true;
+	svc->check_at = now + LIVENESS_MS;
+}
+
+/* The device went while no job ran: close it and say so at once. */
+static void device_lost(struct scan_service *svc, uint64_t now)
+{
+	close_device(svc, !keeps_driver(svc));
+	svc->relist = false;
+	svc->check_ok = false;
+	svc->check_at = NEVER;
+	svc->backoff_ms = svc->retry_ms;
+	svc->attempt_at = after_gap(svc, now);
+	pthread_mutex_lock(&svc->lock);
+	fail_pending(svc, SCAN_PROBLEM_DEVICE_GONE, SCANNER_DEVICE_GONE);
+	set_state(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_DEVICE_GONE);
+	pthread_mutex_unlock(&svc->lock);
+	notify(svc);
+}
+
+/* SEARCHING: one attempt, then READY or the next attempt on the backoff. */
+static void search(struct scan_service *svc)
+{
+	struct scanner_caps caps;
+	struct scanner_device dev;
+	bool found = try_open(svc, &caps, &dev);
+	uint64_t now = clock_ms(svc);
+	listing_done(svc, now);
+
+	if (!found) {
+		svc->attempt_at = now + svc->backoff_ms;
+		svc->backoff_ms = svc->backoff_ms >= svc->retry_max_ms / 2 ? svc->retry_max_ms
+		                                                           : svc->backoff_ms * 2;
+		pthread_mutex_lock(&svc->lock);
+		/* Keep "device gone" on screen while looking for it again. */
+		enum scan_problem p = svc->status.problem == SCAN_PROBLEM_DEVICE_GONE
+		                              ? SCAN_PROBLEM_DEVICE_GONE
+		                              : SCAN_PROBLEM_NO_SCANNER;
+		bool changed = svc->status.state != SCAN_SERVICE_SEARCHING ||
+		               svc->status.problem != p || svc->scan_pending;
+		fail_pending(svc, p, SCANNER_NO_DEVICE);
+		set_state(svc, SCAN_SERVICE_SEARCHING, p);
+		pthread_mutex_unlock(&svc->lock);
+		if (changed)
+			notify(svc);
+		return;
+	}
+
+	svc->ident = dev;
+	svc->ident_listed = dev.vendor[0] || dev.model[0];
+	svc->attempt_at = NEVER;
+	svc->backoff_ms = svc->retry_ms;
+	svc->relist = false;
+	log_info("scanner: opened %s (%s %s%s%s)", dev.name, dev.vendor, dev.model,
+	         dev.serial[0] ? ", serial " : "", dev.serial);
+	start_liveness(svc, now);
+
+	char model[sizeof(dev.vendor) + sizeof(dev.model)];
+	if (svc->ident_listed)
+		snprintf(model, sizeof(model), "%s%s%s", dev.vendor,
+		         dev.vendor[0] && dev.model[0] ? " " : "", dev.model);
+	else
+		copy_text(model, sizeof(model), dev.name);
+
+	pthread_mutex_lock(&svc->lock);
+	struct scan_service_status *st = &svc->status;
+	st->has_flatbed = caps.sources & (1u << SCANNER_SOURCE_FLATBED);
+	st->has_feeder =
+	        caps.sources & ((1u << SCANNER_SOURCE_FEEDER) | (1u << SCANNER_SOURCE_DUPLEX));
+	copy_text(st->model, sizeof(st->model), model);
+	copy_text(st->serial, sizeof(st->serial), dev.serial);
+	copy_text(st->device, sizeof(st->device), dev.name);
+	set_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	pthread_mutex_unlock(&svc->lock);
+	notify(svc);
+}
+
+/* READY: a remove event the driver could not judge. Is the device still listed? */
+static void relist_open_device(struct scan_service *svc)
+{
+	struct scanner_device *devs = NULL;
+	size_t n = 0;
+	enum scanner_status st = scanner_driver_list(svc->drv, &devs, &n);
+	uint64_t now = clock_ms(svc);
+	listing_done(svc, now);
+	svc->relist = false;
+	svc->attempt_at = NEVER;
+	bool there = false;
+	for (size_t i = 0; i < n && !there; i++)
+		there = strcmp(devs[i].name, svc->ident.name) == 0;
+	free(devs);
+	if (st == SCANNER_OK && !there) {
+		log_info("scanner: %s is no longer listed: unplugged", svc->ident.name);
+		device_lost(svc, now);
+	}
+}
+
+/* READY without udev: is the device still attached? */
+static void liveness_check(struct scan_service *svc, uint64_t now)
+{
+	enum scanner_status st = scanner_check(svc->scanner);
+	if (st == SCANNER_DEVICE_GONE) {
+		log_info("scanner: %s was unplugged", svc->ident.name);
+		device_lost(svc, now);
+		return;
+	}
+	svc->check_ok = st == SCANNER_OK;
+	svc->check_at = svc->check_ok ? now + LIVENESS_MS : NEVER;
+}
+
+/* USB devices came or went (libudev, or a test). */
+static void handle_hotplug(struct scan_service *svc, uint64_t now, unsigned added, unsigned removed)
+{
+	log_debug("scanner: USB devices: %u added, %u removed", added, removed);
+	if (!svc->scanner) {
+		svc->backoff_ms = svc->retry_ms;
+		schedule_listing(svc, now);
+		return;
+	}
+	if (!removed)
+		return; /* another device came: ours is still open */
+	enum scanner_status st = scanner_check(svc->scanner);
+	if (st == SCANNER_DEVICE_GONE) {
+		log_info("scanner: %s was unplugged", svc->ident.name);
+		device_lost(svc, now);
+	} else if (st != SCANNER_OK && svc->ident_listed) {
+		/* The driver cannot tell: see whether it still lists the device. */
+		svc->relist = true;
+		schedule_listing(svc, now);
+	}
+}
+
+/* Takes what the udev monitor has (without waiting). */
+static void hotplug_receive(struct scan_service *svc, unsigned *added, unsigned *removed)
+{
+	if (svc->udev_fd < 0)
+		return;
+	for (int i = 0; i < UDEV_DRAIN_MAX; i++) {
+		errno = 0;
+		struct udev_device *d = udev_monitor_receive_device(svc->monitor);
+		if (!d) {
+			if (errno != ENOBUFS)
+				break;
+			/* The socket overflowed and events were lost: assume both. */
+			(*added)++;
+			(*removed)++;
+			continue;
+		}
+		const char *action = udev_device_get_action(d);
+		if (action && strcmp(action, "add") == 0)
+			(*added)++;
+		else if (action && strcmp(action, "remove") == 0)
+			(*removed)++;
+		udev_device_unref(d);
+	}
+}
+
+static void hotplug_stop(struct scan_service *svc)
+{
+	svc->monitor = udev_monitor_unref(svc->monitor);
+	svc->udev = udev_unref(svc->udev);
+	svc->udev_fd = -1;
+}
+
+/* Listens for USB devices coming and going, where udev runs. Without it
+ * (containers, tests, no udevd) the service works on timers alone. */
+static void hotplug_start(struct scan_service *svc, bool off)
+{
+	const char *why = NULL;
+	svc->udev_fd = -1;
+	if (off) {
+		why = "switched off";
+	} else if (!(svc->udev = udev_new())) {
+		why = "libudev cannot start";
+	} else {
+		struct udev_queue *q = udev_queue_new(svc->udev);
+		/* The monitor hears udevd, not the kernel: without udevd, nothing. */
+		if (!q || !udev_queue_get_udev_is_active(q))
+			why = "udevd is not running";
+		udev_queue_unref(q);
+	}
+	if (!why) {
+		svc->monitor = udev_monitor_new_from_netlink(svc->udev, "udev");
+		if (!svc->monitor ||
+		    udev_monitor_filter_add_match_subsystem_devtype(svc->monitor, "usb",
+		                                                    "usb_device") < 0 ||
+		    udev_monitor_enable_receiving(svc->monitor) < 0)
+			why = "cannot listen to udev";
+		else
+			svc->udev_fd = udev_monitor_get_fd(svc->monitor);
+	}
+	if (why) {
+		hotplug_stop(svc);
+		log_info(
+		        "scanner: no USB hotplug events (%s): looking for the scanner every %u ms, "
+		        "doubling up to %u ms; an open scanner is checked every %u s where its "
+		        "driver can tell",
+		        why, svc->retry_ms, svc->retry_max_ms, LIVENESS_MS / 1000);
+	} else {
+		log_info("scanner: watching USB hotplug events");
+	}
+	svc->status.hotplug = !why;
+}
+
+static int timeout_until(uint64_t due, uint64_t now)
+{
+	if (due == NEVER)
+		return -1;
+	if (due <= now)
+		return 0;
+	return due - now > INT_MAX ? INT_MAX : (int)(due - now);
+}
+
+/* Sleeps until a command, a hotplug event or the next timer. */
+static void wait_for_work(struct scan_service *svc, uint64_t now)
+{
+	uint64_t due = NEVER;
+	if (!svc->scanner) {
+		due = svc->attempt_at;
+	} else {
+		if (svc->relist)
+			due = svc->attempt_at;
+		if (svc->check_at < due)
+			due = svc->check_at;
+	}
+	int timeout = timeout_until(due, now);
+	if (svc->hooks && svc->hooks->before_wait) {
+		svc->hooks->before_wait(svc->hooks->userdata, timeout);
+		timeout = timeout_until(due, clock_ms(svc));
+	}
+	struct pollfd fds[2] = {
+	        {.fd = svc->wake_fd, .events = POLLIN},
+	        {.fd = svc->udev_fd, .events = POLLIN},
+	};
+	int n = poll(fds, svc->udev_fd >= 0 ? 2 : 1, timeout);
+	if (n < 0) {
+		if (errno != EINTR) {
+			log_error_errno("scanner: poll");
+			/* Not a tight loop, whatever broke. */
+			nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
+		}
+		return;
+	}
+	if (fds[0].revents & POLLIN) {
+		uint64_t count;
+		if (read(svc->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			log_error_errno("scanner: wake-up");
+	}
+	if (svc->udev_fd >= 0 && (fds[1].revents & (POLLHUP | POLLNVAL))) {
+		/* POLLERR alone is an overflow, which the next receive reports. */
+		log_warning("scanner: the udev monitor failed; on timers from now on");
+		hotplug_stop(svc);
+		pthread_mutex_lock(&svc->lock);
+		svc->status.hotplug = false;
+		pthread_mutex_unlock(&svc->lock);
+		start_liveness(svc, clock_ms(svc));
 	}
 }
 
@@ -410,8 +875,19 @@ static void run_job(struct scan_service *svc, uint32_t id, enum scan_service_sou
 	bool reopen = status == SCANNER_DEVICE_GONE || status == SCANNER_IO_ERROR ||
 	              status == SCANNER_NO_DEVICE;
 	log_info("scan job %u finished: %s, %u pages", id, scanner_strerror(status), pages_done);
-	if (reopen)
-		close_device(svc, false);
+	uint64_t now = clock_ms(svc);
+	if (reopen) {
+		close_device(svc, !keeps_driver(svc));
+		svc->relist = false;
+		svc->check_ok = false;
+		svc->check_at = NEVER;
+		svc->backoff_ms = svc->retry_ms;
+		/* At once, as at start: an I/O error may have left the device there,
+		 * and the customer waits to scan again. A job is no loop. */
+		svc->attempt_at = now;
+	} else if (svc->check_ok) {
+		svc->check_at = now + LIVENESS_MS;
+	}
 
 	pthread_mutex_lock(&svc->lock);
 	queue_push(svc, &(struct scan_service_event){
@@ -435,68 +911,57 @@ static void run_job(struct scan_service *svc, uint32_t id, enum scan_service_sou
 	notify(svc);
 }
 
+/* Takes the job accepted by scan_service_start() and runs it. */
+static void run_pending(struct scan_service *svc)
+{
+	pthread_mutex_lock(&svc->lock);
+	if (!svc->scan_pending) {
+		pthread_mutex_unlock(&svc->lock);
+		return;
+	}
+	uint32_t id = svc->pending_job;
+	enum scan_service_source source = svc->pending_source;
+	uint32_t max = svc->pending_max;
+	svc->scan_pending = false;
+	svc->running_job = id;
+	pthread_mutex_unlock(&svc->lock);
+	run_job(svc, id, source, max);
+}
+
 static void *service_thread(void *arg)
 {
 	struct scan_service *svc = arg;
-	pthread_mutex_lock(&svc->lock);
-	while (!svc->quit) {
+	for (;;) {
+		pthread_mutex_lock(&svc->lock);
+		bool quit = svc->quit;
+		bool pending = svc->scan_pending;
+		unsigned added = svc->injected_added, removed = svc->injected_removed;
+		svc->injected_added = svc->injected_removed = 0;
+		pthread_mutex_unlock(&svc->lock);
+		if (quit)
+			break;
+		hotplug_receive(svc, &added, &removed);
+		uint64_t now = clock_ms(svc);
+		if (added || removed)
+			handle_hotplug(svc, now, added, removed);
+
 		if (!svc->scanner) {
-			pthread_mutex_unlock(&svc->lock);
-			struct scanner_caps caps;
-			bool found = try_open(svc, &caps);
-			pthread_mutex_lock(&svc->lock);
-			if (!found) {
-				/* Keep "device gone" on screen while looking for it again. */
-				enum scan_problem p =
-				        svc->status.problem == SCAN_PROBLEM_DEVICE_GONE
-				                ? SCAN_PROBLEM_DEVICE_GONE
-				                : SCAN_PROBLEM_NO_SCANNER;
-				bool changed = svc->status.state != SCAN_SERVICE_SEARCHING ||
-				               svc->status.problem != p;
-				set_state(svc, SCAN_SERVICE_SEARCHING, p);
-				if (svc->scan_pending) {
-					/* Accepted while READY, but the device went since. */
-					svc->scan_pending = false;
-					queue_push(svc, &(struct scan_service_event){
-					                        .kind = SCAN_SERVICE_EVENT_FINISHED,
-					                        .job = svc->pending_job,
-					                        .problem = p,
-					                        .status = SCANNER_NO_DEVICE});
-					changed = true;
-				}
-				if (changed) {
-					pthread_mutex_unlock(&svc->lock);
-					notify(svc);
-					pthread_mutex_lock(&svc->lock);
-				}
-				wait_ms(svc, svc->retry_ms);
+			if (now >= svc->attempt_at) {
+				search(svc);
 				continue;
 			}
-			svc->status.has_flatbed = caps.sources & (1u << SCANNER_SOURCE_FLATBED);
-			svc->status.has_feeder = caps.sources & ((1u << SCANNER_SOURCE_FEEDER) |
-			                                         (1u << SCANNER_SOURCE_DUPLEX));
-			snprintf(svc->status.model, sizeof(svc->status.model), "%s",
-			         svc->sim ? "sim" : (*svc->device ? svc->device : "first device"));
-			set_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
-			pthread_mutex_unlock(&svc->lock);
-			notify(svc);
-			pthread_mutex_lock(&svc->lock);
+		} else if (pending) {
+			run_pending(svc);
+			continue;
+		} else if (svc->relist && now >= svc->attempt_at) {
+			relist_open_device(svc);
+			continue;
+		} else if (now >= svc->check_at) {
+			liveness_check(svc, now);
 			continue;
 		}
-		if (svc->scan_pending) {
-			uint32_t id = svc->pending_job;
-			enum scan_service_source source = svc->pending_source;
-			uint32_t max = svc->pending_max;
-			svc->scan_pending = false;
-			svc->running_job = id;
-			pthread_mutex_unlock(&svc->lock);
-			run_job(svc, id, source, max);
-			pthread_mutex_lock(&svc->lock);
-			continue;
-		}
-		pthread_cond_wait(&svc->cond, &svc->lock);
+		wait_for_work(svc, now);
 	}
-	pthread_mutex_unlock(&svc->lock);
 	close_device(svc, true);
 	return NULL;
 }
@@ -509,45 +974,49 @@ struct scan_service *scan_service_create(const struct scan_service_config *cfg,
 	struct scan_service *svc = calloc(1, sizeof(*svc));
 	if (!svc)
 		return NULL;
+	svc->wake_fd = -1;
+	svc->udev_fd = -1;
 	const char *device = cfg->device ? cfg->device : "";
-	svc->sim = strncmp(device, "sim:", 4) == 0;
+	svc->hooks = cfg->hooks;
+	svc->sim = !(svc->hooks && svc->hooks->create_driver) && strncmp(device, "sim:", 4) == 0;
 	svc->device = strdup(svc->sim ? device + 4 : device);
-	if (!svc->device) {
-		free(svc);
-		return NULL;
+	svc->queue = calloc(EVENT_QUEUE_INITIAL, sizeof(*svc->queue));
+	svc->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!svc->device || !svc->queue || svc->wake_fd < 0) {
+		log_error_errno("cannot set up the scanner thread");
+		goto fail;
 	}
+	svc->q_cap = EVENT_QUEUE_INITIAL;
 	svc->opts = cfg->options;
 	svc->retry_ms = cfg->retry_ms ? cfg->retry_ms : DEFAULT_RETRY_MS;
-	svc->hooks = cfg->hooks;
+	svc->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : DEFAULT_RETRY_MAX_MS;
+	if (svc->retry_max_ms < svc->retry_ms)
+		svc->retry_max_ms = svc->retry_ms;
+	svc->backoff_ms = svc->retry_ms;
+	svc->attempt_at = 0; /* at once */
+	svc->check_at = NEVER;
 	svc->notify = notify_fn;
 	svc->userdata = userdata;
 	svc->status.state = SCAN_SERVICE_SEARCHING;
 	svc->status.problem = SCAN_PROBLEM_NONE;
 	svc->next_job = 1;
-	svc->queue = calloc(EVENT_QUEUE_INITIAL, sizeof(*svc->queue));
-	if (!svc->queue) {
-		free(svc->device);
-		free(svc);
-		return NULL;
-	}
-	svc->q_cap = EVENT_QUEUE_INITIAL;
+	hotplug_start(svc, cfg->no_udev);
 
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&svc->lock, NULL);
-	pthread_cond_init(&svc->cond, &attr);
-	pthread_condattr_destroy(&attr);
 	if (pthread_create(&svc->thread, NULL, service_thread, svc) != 0) {
 		log_error("cannot start the scanner thread");
-		pthread_cond_destroy(&svc->cond);
 		pthread_mutex_destroy(&svc->lock);
-		free(svc->queue);
-		free(svc->device);
-		free(svc);
-		return NULL;
+		goto fail;
 	}
 	return svc;
+fail:
+	hotplug_stop(svc);
+	if (svc->wake_fd >= 0)
+		close(svc->wake_fd);
+	free(svc->queue);
+	free(svc->device);
+	free(svc);
+	return NULL;
 }
 
 void scan_service_destroy(struct scan_service *svc)
@@ -558,12 +1027,13 @@ void scan_service_destroy(struct scan_service *svc)
 	svc->quit = true;
 	if (svc->job)
 		scan_job_cancel(svc->job);
-	pthread_cond_broadcast(&svc->cond);
 	pthread_mutex_unlock(&svc->lock);
+	wake(svc);
 	pthread_join(svc->thread, NULL);
+	hotplug_stop(svc);
 	queue_drop_pages(svc);
 	free(svc->queue);
-	pthread_cond_destroy(&svc->cond);
+	close(svc->wake_fd);
 	pthread_mutex_destroy(&svc->lock);
 	free(svc->device);
 	free(svc);
@@ -631,7 +1101,7 @@ uint32_t scan_service_start(struct scan_service *svc, enum scan_service_source s
 		/* Shown at once; the service thread starts the job. */
 		svc->status.state = SCAN_SERVICE_SCANNING;
 		svc->status.problem = SCAN_PROBLEM_NONE;
-		pthread_cond_broadcast(&svc->cond);
+		wake(svc);
 	}
 	pthread_mutex_unlock(&svc->lock);
 	return id;
@@ -661,4 +1131,15 @@ void scan_service_cancel(struct scan_service *svc)
 void scan_service_abort(struct scan_service *svc)
 {
 	stop_job(svc, true);
+}
+
+void scan_service_inject_hotplug(struct scan_service *svc, bool added)
+{
+	pthread_mutex_lock(&svc->lock);
+	if (added)
+		svc->injected_added++;
+	else
+		svc->injected_removed++;
+	pthread_mutex_unlock(&svc->lock);
+	wake(svc);
 }

@@ -4,9 +4,22 @@
  * The service thread owns the scanner driver (SANE or the simulator): it
  * creates the driver, finds and opens the device, runs scan jobs
  * (scan_job_start() configures the device on the calling thread, so it is
- * called here), and closes the device when it is gone. When no device is
- * found, or the device disappears, it tries again every retry_ms until the
- * device is back and then reports READY: no restart is needed.
+ * called here), and closes the device when it is gone. It sleeps in poll() on
+ * an eventfd (the UI's commands) and a libudev monitor (USB devices added or
+ * removed); without udev (containers, tests) it works on timers alone.
+ *
+ * Finding the device: listing devices is slow with SANE (seconds), so it is
+ * never done in a loop: at start, after a USB add or remove event (500 ms
+ * after the last one of a burst), and otherwise with a backoff of retry_ms
+ * (2 s), doubling up to retry_max_ms (60 s); an event or a successful open
+ * starts the backoff again. The device opened is remembered by vendor, model
+ * and serial (where the driver knows one), and after a replug that device is
+ * preferred to whatever now has the configured name (a USB bus path changes).
+ * When it is there again the service reports READY: no restart is needed.
+ *
+ * Unplugged while idle: a USB remove event (or, without udev, a check every
+ * 10 s where the driver can tell cheaply, see scanner_check()) closes the
+ * device and reports SEARCHING with SCAN_PROBLEM_DEVICE_GONE at once.
  *
  * The UI learns what happens in two ways, both non-blocking:
  *  - scan_service_poll() takes the next queued event (pages, job end, state);
@@ -67,7 +80,8 @@ enum scan_service_source {
 	SCAN_SERVICE_SOURCE_LAST
 };
 
-/* Test hooks, called on the service thread; NULL in the product. */
+/* Test hooks, called on the service thread; NULL in the product. Any of them
+ * may be NULL. */
 struct scan_service_hooks {
 	/* Before each attempt to find and open the device, and before a job
 	 * accepted by scan_service_start() is set up. May block (a test holds the
@@ -75,6 +89,19 @@ struct scan_service_hooks {
 	void (*before_open)(void *userdata);
 	void (*before_job)(void *userdata);
 	void *userdata;
+	/* The clock the service's timers run on, in milliseconds; NULL:
+	 * CLOCK_MONOTONIC. */
+	uint64_t (*now_ms)(void *userdata);
+	/* Before the thread sleeps until its next timer (timeout_ms on the clock
+	 * above; -1: none, it waits for a command or a hotplug event only). A
+	 * test clock moves on here; the thread then sleeps only for what is still
+	 * left. May block, like before_open. */
+	void (*before_wait)(void *userdata, int timeout_ms);
+	/* Makes the driver instead of SANE or the simulator (a test's own
+	 * driver). Called on every attempt to find the device; the driver is
+	 * destroyed after a failed attempt and when the device is gone, as the
+	 * SANE driver is. */
+	struct scanner_driver *(*create_driver)(void *userdata);
 };
 
 struct scan_service_config {
@@ -82,11 +109,14 @@ struct scan_service_config {
 	 * (drivers/sim/README.md); otherwise a SANE device name. Copied. */
 	const char *device;
 	struct scan_options options; /* source, colour, dpi, area, quality (scan_options_init) */
-	unsigned retry_ms;           /* between attempts to find the device; 0: 2000 */
+	unsigned retry_ms;           /* first wait between attempts to find the device; 0: 2000 */
 	const struct scan_service_hooks *hooks; /* tests only; borrowed, outlives the service */
+	unsigned retry_max_ms; /* the backoff's longest wait; 0: 60000 (never below retry_ms) */
+	bool no_udev;          /* do not listen for udev events (tests; timers alone) */
 };
 
-/* Fills cfg with: first SANE device, scan_options_init(), retry every 2 s. */
+/* Fills cfg with: first SANE device, scan_options_init(), backoff 2 s to 60 s,
+ * udev events when udevd runs. */
 void scan_service_config_init(struct scan_service_config *cfg);
 
 /* Applies the [scanner] section: device (borrowed from conf: keep conf alive
@@ -126,6 +156,10 @@ struct scan_service_status {
 	bool has_flatbed;          /* READY/SCANNING: what the open device offers */
 	bool has_feeder;
 	char model[128]; /* READY/SCANNING: vendor and model, for technicians */
+	/* Kept after the device went, for the maintenance screen: */
+	char serial[64];  /* the device's serial number; "" when the driver cannot tell */
+	char device[256]; /* the driver's name for it (a USB bus path changes on replug) */
+	bool hotplug;     /* USB events are watched (libudev); false: timers alone */
 };
 
 struct scan_service;
@@ -183,5 +217,10 @@ void scan_service_cancel(struct scan_service *svc);
  * scan_service_poll(), zeroed (the session is being wiped). FINISHED(cancelled)
  * still arrives. No-op when idle. */
 void scan_service_abort(struct scan_service *svc);
+
+/* For tests (a container has no udev events): handled on the service thread
+ * as libudev's report of a USB device added (true) or removed (false).
+ * Returns at once. */
+void scan_service_inject_hotplug(struct scan_service *svc, bool added);
 
 #endif

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sane/sane_fake.h"
 #include "scan_service.h"
 #include "session.h"
 
@@ -441,7 +442,7 @@ static void hook_job(void *userdata)
 	hold_here(&job_hold);
 }
 
-static const struct scan_service_hooks hooks = {hook_open, hook_job, NULL};
+static const struct scan_service_hooks hooks = {.before_open = hook_open, .before_job = hook_job};
 
 static struct scan_service *start_sim_hooked(const char *spec_tail)
 {
@@ -479,6 +480,8 @@ static void test_ui_calls_while_open_is_slow(void **state)
 	assert_int_equal(scan_service_scan(svc, SCAN_SERVICE_SOURCE_DEFAULT, 0), 0);
 	scan_service_cancel(svc);
 	scan_service_abort(svc);
+	scan_service_inject_hotplug(svc, true);
+	scan_service_inject_hotplug(svc, false);
 	scan_service_get_status(svc, &st);
 	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
 	hold_open(&open_hold);
@@ -607,6 +610,826 @@ static void test_sane_scanner_appears(void **state)
 	scan_service_destroy(svc);
 }
 
+/* --- hotplug, backoff and the device's identity, on a test clock --- */
+
+/*
+ * The service's timers run on this clock, which moves only while the service
+ * waits, and only up to `limit`: the test lets time pass in steps and, once
+ * the service has settled (it waits for a timer beyond the limit, or for a
+ * command with no timer at all), checks what happened up to then.
+ * Durations are counted in attempts and listings at known clock readings,
+ * never measured.
+ */
+struct test_clock {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t now;   /* ms */
+	uint64_t limit; /* the clock runs up to here */
+	uint64_t seq;   /* the test's actions (limit moved, event injected, command) */
+	uint64_t seen;  /* the last action the service had seen when it settled */
+	bool settled;   /* waiting beyond the limit, or for a command only */
+	bool blocked;   /* ... held in before_wait */
+	bool kick;      /* leave before_wait without moving the clock */
+	bool free_run;  /* never hold (the service is being destroyed) */
+	uint64_t attempts[64];
+	unsigned n_attempts;
+};
+
+static struct test_clock tclock = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                   .cond = PTHREAD_COND_INITIALIZER};
+
+static void clock_reset(void)
+{
+	pthread_mutex_lock(&tclock.lock);
+	tclock.now = tclock.limit = tclock.seq = tclock.seen = 0;
+	tclock.settled = tclock.blocked = tclock.kick = tclock.free_run = false;
+	tclock.n_attempts = 0;
+	pthread_mutex_unlock(&tclock.lock);
+}
+
+static uint64_t clock_now(void *userdata)
+{
+	(void)userdata;
+	pthread_mutex_lock(&tclock.lock);
+	uint64_t now = tclock.now;
+	pthread_mutex_unlock(&tclock.lock);
+	return now;
+}
+
+static void clock_before_wait(void *userdata, int timeout_ms)
+{
+	(void)userdata;
+	pthread_mutex_lock(&tclock.lock);
+	if (timeout_ms < 0 || tclock.free_run) {
+		/* No timer: only a command or an event wakes the service. */
+		tclock.settled = true;
+		tclock.seen = tclock.seq;
+		pthread_cond_broadcast(&tclock.cond);
+		pthread_mutex_unlock(&tclock.lock);
+		return;
+	}
+	while (tclock.now + (uint64_t)timeout_ms > tclock.limit && !tclock.kick &&
+	       !tclock.free_run) {
+		/* Time passes up to the limit; the timer is beyond it. */
+		timeout_ms -= (int)(tclock.limit - tclock.now);
+		tclock.now = tclock.limit;
+		tclock.blocked = tclock.settled = true;
+		tclock.seen = tclock.seq;
+		pthread_cond_broadcast(&tclock.cond);
+		pthread_cond_wait(&tclock.cond, &tclock.lock);
+	}
+	tclock.blocked = tclock.settled = false;
+	if (tclock.kick)
+		tclock.kick = false;
+	else if (!tclock.free_run)
+		tclock.now += (uint64_t)timeout_ms;
+	pthread_mutex_unlock(&tclock.lock);
+}
+
+static void record_attempt(void *userdata)
+{
+	(void)userdata;
+	pthread_mutex_lock(&tclock.lock);
+	if (tclock.n_attempts < sizeof(tclock.attempts) / sizeof(tclock.attempts[0]))
+		tclock.attempts[tclock.n_attempts] = tclock.now;
+	tclock.n_attempts++;
+	pthread_mutex_unlock(&tclock.lock);
+}
+
+static unsigned attempts(void)
+{
+	pthread_mutex_lock(&tclock.lock);
+	unsigned n = tclock.n_attempts;
+	pthread_mutex_unlock(&tclock.lock);
+	return n;
+}
+
+/* Waits until the service has settled after the test's last action. */
+static void clock_settle(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_LIMIT_S;
+	pthread_mutex_lock(&tclock.lock);
+	while (!(tclock.settled && tclock.seen == tclock.seq))
+		if (pthread_cond_timedwait(&tclock.cond, &tclock.lock, &until) != 0)
+			break;
+	bool ok = tclock.settled && tclock.seen == tclock.seq;
+	pthread_mutex_unlock(&tclock.lock);
+	assert_true(ok);
+}
+
+/* Lets the clock run to `to` and waits until the service settles there. */
+static void clock_run_until(uint64_t to)
+{
+	pthread_mutex_lock(&tclock.lock);
+	tclock.limit = to;
+	tclock.seq++;
+	if (tclock.settled && !tclock.blocked) {
+		/* Waiting without a timer: time passes, nothing else happens. */
+		if (tclock.now < to)
+			tclock.now = to;
+		tclock.seen = tclock.seq;
+	}
+	pthread_cond_broadcast(&tclock.cond);
+	pthread_mutex_unlock(&tclock.lock);
+	clock_settle();
+}
+
+/* Before a command or an injected event: the service, held in before_wait,
+ * goes on to its poll() (which the command wakes) without moving the clock. */
+static void clock_wake(void)
+{
+	pthread_mutex_lock(&tclock.lock);
+	tclock.seq++;
+	tclock.settled = false;
+	if (tclock.blocked) {
+		tclock.kick = true;
+		pthread_cond_broadcast(&tclock.cond);
+	}
+	pthread_mutex_unlock(&tclock.lock);
+}
+
+static void clock_inject(struct scan_service *svc, bool added)
+{
+	clock_wake();
+	scan_service_inject_hotplug(svc, added);
+	clock_settle();
+}
+
+static void clock_destroy(struct scan_service *svc)
+{
+	pthread_mutex_lock(&tclock.lock);
+	tclock.free_run = true;
+	pthread_cond_broadcast(&tclock.cond);
+	pthread_mutex_unlock(&tclock.lock);
+	scan_service_destroy(svc);
+}
+
+static void assert_status(struct scan_service *svc, enum scan_service_state state,
+                          enum scan_problem problem)
+{
+	struct scan_service_event ev;
+	while (scan_service_poll(svc, &ev))
+		scan_service_event_discard(&ev);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	if (st.state != state || st.problem != problem)
+		fail_msg("%s (%s), expected %s (%s)", scan_service_state_name(st.state),
+		         scan_problem_name(st.problem), scan_service_state_name(state),
+		         scan_problem_name(problem));
+}
+
+/* --- a USB bus of scanners for the service (its own driver, through the
+ * create_driver hook): devices come and go and change their bus path; each
+ * opened device is the simulator --- */
+
+struct bus_device {
+	char name[32]; /* a bus path: changes on replug */
+	char vendor[32];
+	char model[32];
+	char serial[32];
+	bool plugged;
+	unsigned rank; /* listing order, lowest first */
+};
+
+static struct fake_bus {
+	pthread_mutex_t lock;
+	struct bus_device dev[2];
+	bool no_check; /* a driver that cannot check a device cheaply */
+	unsigned lists, checks, opens;
+	char opened[8][32]; /* names opened, in order */
+} bus = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct bus_driver {
+	struct scanner_driver base;
+	struct scanner_driver *sim;
+};
+
+struct bus_scanner {
+	struct scanner base;
+	struct scanner *inner;
+	char name[32];
+};
+
+static struct scanner *inner(struct scanner *s)
+{
+	return ((struct bus_scanner *)s)->inner;
+}
+
+static void bus_caps(struct scanner *s, struct scanner_caps *caps)
+{
+	scanner_caps(inner(s), caps);
+}
+
+static enum scanner_status bus_set_option(struct scanner *s, const char *n, const char *v)
+{
+	return scanner_set_option(inner(s), n, v);
+}
+
+static enum scanner_status bus_configure(struct scanner *s, const struct scanner_settings *w,
+                                         struct scanner_settings *a)
+{
+	return scanner_configure(inner(s), w, a);
+}
+
+static enum scanner_status bus_start_page(struct scanner *s, struct scanner_frame *f)
+{
+	return scanner_start_page(inner(s), f);
+}
+
+static enum scanner_status bus_read_lines(struct scanner *s, uint8_t *buf, size_t max,
+                                          size_t *lines)
+{
+	return scanner_read_lines(inner(s), buf, max, lines);
+}
+
+static void bus_end_document(struct scanner *s)
+{
+	scanner_end_document(inner(s));
+}
+
+static void bus_cancel(struct scanner *s)
+{
+	scanner_cancel(inner(s));
+}
+
+static void bus_close(struct scanner *s)
+{
+	scanner_close(inner(s));
+	free(s);
+}
+
+/* Still on the bus under the name it was opened with? */
+static enum scanner_status bus_check(struct scanner *s)
+{
+	const char *name = ((struct bus_scanner *)s)->name;
+	enum scanner_status st = SCANNER_DEVICE_GONE;
+	pthread_mutex_lock(&bus.lock);
+	bus.checks++;
+	for (size_t i = 0; i < 2; i++)
+		if (bus.dev[i].plugged && strcmp(bus.dev[i].name, name) == 0)
+			st = SCANNER_OK;
+	pthread_mutex_unlock(&bus.lock);
+	return st;
+}
+
+static const struct scanner_impl bus_impl = {
+        .caps = bus_caps,
+        .set_option = bus_set_option,
+        .configure = bus_configure,
+        .start_page = bus_start_page,
+        .read_lines = bus_read_lines,
+        .end_document = bus_end_document,
+        .cancel = bus_cancel,
+        .close = bus_close,
+        .check = bus_check,
+};
+
+static const struct scanner_impl bus_impl_no_check = {
+        .caps = bus_caps,
+        .set_option = bus_set_option,
+        .configure = bus_configure,
+        .start_page = bus_start_page,
+        .read_lines = bus_read_lines,
+        .end_document = bus_end_document,
+        .cancel = bus_cancel,
+        .close = bus_close,
+};
+
+static enum scanner_status bus_list(struct scanner_driver *drv, struct scanner_device **devices,
+                                    size_t *count)
+{
+	(void)drv;
+	struct scanner_device *out = calloc(2, sizeof(*out));
+	if (!out)
+		return SCANNER_NO_MEMORY;
+	size_t n = 0;
+	pthread_mutex_lock(&bus.lock);
+	bus.lists++;
+	for (unsigned rank = 0; rank < 4; rank++) {
+		for (size_t i = 0; i < 2; i++) {
+			const struct bus_device *d = &bus.dev[i];
+			if (!d->plugged || d->rank != rank)
+				continue;
+			snprintf(out[n].name, sizeof(out[n].name), "%s", d->name);
+			snprintf(out[n].vendor, sizeof(out[n].vendor), "%s", d->vendor);
+			snprintf(out[n].model, sizeof(out[n].model), "%s", d->model);
+			snprintf(out[n].serial, sizeof(out[n].serial), "%s", d->serial);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&bus.lock);
+	*devices = out;
+	*count = n;
+	return SCANNER_OK;
+}
+
+static enum scanner_status bus_open(struct scanner_driver *drv, const char *name,
+                                    struct scanner **out)
+{
+	bool there = false, check = false;
+	pthread_mutex_lock(&bus.lock);
+	for (size_t i = 0; i < 2; i++)
+		there = there || (bus.dev[i].plugged && strcmp(bus.dev[i].name, name) == 0);
+	if (there && bus.opens < 8)
+		snprintf(bus.opened[bus.opens], sizeof(bus.opened[0]), "%s", name);
+	bus.opens += there;
+	check = !bus.no_check;
+	pthread_mutex_unlock(&bus.lock);
+	if (!there)
+		return SCANNER_NO_DEVICE;
+	struct bus_scanner *s = calloc(1, sizeof(*s));
+	if (!s)
+		return SCANNER_NO_MEMORY;
+	enum scanner_status st =
+	        scanner_driver_open(((struct bus_driver *)drv)->sim, "", &s->inner);
+	if (st != SCANNER_OK) {
+		free(s);
+		return st;
+	}
+	s->base.impl = check ? &bus_impl : &bus_impl_no_check;
+	s->base.driver = drv;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	*out = &s->base;
+	return SCANNER_OK;
+}
+
+static void bus_destroy(struct scanner_driver *drv)
+{
+	scanner_driver_destroy(((struct bus_driver *)drv)->sim);
+	free(drv);
+}
+
+static const struct scanner_driver_impl bus_driver_impl = {
+        .name = "test-bus",
+        .list = bus_list,
+        .open = bus_open,
+        .destroy = bus_destroy,
+};
+
+static struct scanner_driver *bus_create(void *userdata)
+{
+	(void)userdata;
+	char spec[4096];
+	snprintf(spec, sizeof(spec), "pages=%s/s01_payslip.png;feeder=5", pages_dir());
+	struct bus_driver *drv = calloc(1, sizeof(*drv));
+	if (!drv)
+		return NULL;
+	drv->sim = scanner_sim_create(spec, NULL, NULL);
+	if (!drv->sim) {
+		free(drv);
+		return NULL;
+	}
+	drv->base.impl = &bus_driver_impl;
+	return &drv->base;
+}
+
+static void bus_reset(bool no_check)
+{
+	pthread_mutex_lock(&bus.lock);
+	memset(bus.dev, 0, sizeof(bus.dev));
+	bus.no_check = no_check;
+	bus.lists = bus.checks = bus.opens = 0;
+	memset(bus.opened, 0, sizeof(bus.opened));
+	pthread_mutex_unlock(&bus.lock);
+}
+
+static void bus_plug(size_t i, const char *name, const char *serial, unsigned rank)
+{
+	pthread_mutex_lock(&bus.lock);
+	struct bus_device *d = &bus.dev[i];
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->vendor, sizeof(d->vendor), "Acme");
+	snprintf(d->model, sizeof(d->model), "DocScan 5");
+	snprintf(d->serial, sizeof(d->serial), "%s", serial);
+	d->rank = rank;
+	d->plugged = true;
+	pthread_mutex_unlock(&bus.lock);
+}
+
+static void bus_unplug(size_t i)
+{
+	pthread_mutex_lock(&bus.lock);
+	bus.dev[i].plugged = false;
+	pthread_mutex_unlock(&bus.lock);
+}
+
+static unsigned bus_count(const unsigned *counter)
+{
+	pthread_mutex_lock(&bus.lock);
+	unsigned n = *counter;
+	pthread_mutex_unlock(&bus.lock);
+	return n;
+}
+
+static const struct scan_service_hooks bus_hooks = {
+        .before_open = record_attempt,
+        .now_ms = clock_now,
+        .before_wait = clock_before_wait,
+        .create_driver = bus_create,
+};
+
+static struct scan_service *start_bus(void)
+{
+	clock_reset();
+	struct scan_service_config cfg;
+	scan_service_config_init(&cfg);
+	cfg.device = ""; /* the first device */
+	cfg.options.dpi = 75;
+	cfg.options.source = SCANNER_SOURCE_FEEDER;
+	cfg.hooks = &bus_hooks;
+	cfg.no_udev = true;
+	struct scan_service *svc = scan_service_create(&cfg, handle_notify, &waiter);
+	assert_non_null(svc);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_false(st.hotplug);
+	clock_settle();
+	return svc;
+}
+
+/*
+ * Two scanners of the same model, told apart by serial. The one in use is
+ * unplugged while idle: SEARCHING with DEVICE_GONE at once, no time passing
+ * and no scan needed. It comes back under a new bus path, listed after the
+ * other one: the service opens it again (by serial), not the first listed.
+ * A device that goes and is not ours changes nothing and lists nothing.
+ */
+static void test_hotplug_remove_add_identity(void **state)
+{
+	(void)state;
+	bus_reset(false);
+	bus_plug(0, "bus:001:004", "A1", 0);
+	bus_plug(1, "bus:001:005", "B2", 1);
+	struct scan_service *svc = start_bus();
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_string_equal(st.model, "Acme DocScan 5");
+	assert_string_equal(st.serial, "A1");
+	assert_string_equal(st.device, "bus:001:004");
+	assert_int_equal(bus_count(&bus.lists), 1);
+
+	/* Another device (the second scanner) goes: ours is checked, not listed. */
+	unsigned checks = bus_count(&bus.checks);
+	bus_unplug(1);
+	clock_inject(svc, false);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	assert_int_equal(bus_count(&bus.lists), 1);
+	assert_int_equal(bus_count(&bus.checks), checks + 1);
+	bus_plug(1, "bus:001:005", "B2", 0); /* back, and now listed first */
+	clock_inject(svc, true);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+
+	/* Ours is unplugged: reported at once, the clock has not moved. */
+	bus_unplug(0);
+	clock_inject(svc, false);
+	assert_int_equal(clock_now(NULL), 0);
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_DEVICE_GONE);
+	assert_int_equal(scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, 1), 0);
+
+	/* Back under a new bus path, listed after the other one. The listing
+	 * waits for the debounce, and for retry_ms after the last listing. */
+	bus_plug(0, "bus:001:007", "A1", 1);
+	unsigned before = attempts();
+	clock_inject(svc, true);
+	clock_run_until(1999);
+	assert_int_equal(attempts(), before);
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_DEVICE_GONE);
+	clock_run_until(2000);
+	assert_int_equal(attempts(), before + 1);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	scan_service_get_status(svc, &st);
+	assert_string_equal(st.serial, "A1");
+	assert_string_equal(st.device, "bus:001:007");
+	pthread_mutex_lock(&bus.lock);
+	assert_int_equal(bus.opens, 2);
+	assert_string_equal(bus.opened[0], "bus:001:004");
+	assert_string_equal(bus.opened[1], "bus:001:007"); /* never the other one */
+	pthread_mutex_unlock(&bus.lock);
+
+	/* And it scans. */
+	clock_wake();
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, 1);
+	assert_true(job > 0);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(r.end.problem, SCAN_PROBLEM_NONE);
+	assert_int_equal(session_page_count(r.pages), 1);
+	job_result_finish(&r);
+	clock_destroy(svc);
+}
+
+/* A driver that cannot check a device cheaply: a remove event makes the
+ * service list the devices (debounced, with the device open); the device is
+ * gone only when it is no longer listed. */
+static void test_hotplug_remove_without_check(void **state)
+{
+	(void)state;
+	bus_reset(true);
+	bus_plug(0, "bus:002:010", "", 0);
+	struct scan_service *svc = start_bus();
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	assert_int_equal(bus_count(&bus.lists), 1);
+
+	/* Some other device went: one listing, after retry_ms since the last. */
+	clock_inject(svc, false);
+	clock_run_until(1999);
+	assert_int_equal(bus_count(&bus.lists), 1);
+	clock_run_until(2000);
+	assert_int_equal(bus_count(&bus.lists), 2);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	/* Without udev and without a check there is no timer at all. */
+	clock_run_until(600000);
+	assert_int_equal(bus_count(&bus.lists), 2);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+
+	/* Ours went: the debounced listing no longer shows it. */
+	bus_unplug(0);
+	clock_inject(svc, false);
+	clock_run_until(600499);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	clock_run_until(600500);
+	assert_int_equal(bus_count(&bus.lists), 3);
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_DEVICE_GONE);
+	clock_destroy(svc);
+}
+
+/* --- a USB scanner behind the SANE adapter (libsane's test backend under a
+ * USB name, with a device node in a scratch folder) --- */
+
+struct usb_device {
+	char vendor[32];
+	char model[32];
+	unsigned devnum;
+	bool plugged;
+};
+
+static struct fake_usb {
+	pthread_mutex_t lock;
+	struct sane_api api;
+	const struct sane_api *real;
+	char root[PATH_MAX + 8]; /* stands for /dev/bus/usb */
+	struct usb_device dev[2];
+	unsigned inits, exits, lists, opens;
+	char opened[64];
+	/* What the last sane_get_devices() returned (the service thread's). */
+	char names[2][64], vendors[2][32], models[2][32];
+	SANE_Device sdev[2];
+	const SANE_Device *list[3];
+} usb = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static SANE_Status usb_init(SANE_Int *version, SANE_Auth_Callback auth)
+{
+	pthread_mutex_lock(&usb.lock);
+	usb.inits++;
+	pthread_mutex_unlock(&usb.lock);
+	return usb.real->init(version, auth);
+}
+
+static void usb_exit(void)
+{
+	pthread_mutex_lock(&usb.lock);
+	usb.exits++;
+	pthread_mutex_unlock(&usb.lock);
+	usb.real->exit();
+}
+
+static SANE_Status usb_get_devices(const SANE_Device ***list, SANE_Bool local_only)
+{
+	(void)local_only;
+	size_t n = 0;
+	pthread_mutex_lock(&usb.lock);
+	usb.lists++;
+	for (size_t i = 0; i < 2; i++) {
+		if (!usb.dev[i].plugged)
+			continue;
+		snprintf(usb.names[n], sizeof(usb.names[n]), "fakeusb:libusb:001:%03u",
+		         usb.dev[i].devnum);
+		snprintf(usb.vendors[n], sizeof(usb.vendors[n]), "%s", usb.dev[i].vendor);
+		snprintf(usb.models[n], sizeof(usb.models[n]), "%s", usb.dev[i].model);
+		usb.sdev[n] = (SANE_Device){usb.names[n], usb.vendors[n], usb.models[n], "flatbed"};
+		usb.list[n] = &usb.sdev[n];
+		n++;
+	}
+	usb.list[n] = NULL;
+	pthread_mutex_unlock(&usb.lock);
+	*list = usb.list;
+	return SANE_STATUS_GOOD;
+}
+
+static SANE_Status usb_open(SANE_String_Const name, SANE_Handle *h)
+{
+	bool there = false;
+	pthread_mutex_lock(&usb.lock);
+	for (size_t i = 0; i < 2 && !there; i++) {
+		char n[64];
+		snprintf(n, sizeof(n), "fakeusb:libusb:001:%03u", usb.dev[i].devnum);
+		there = usb.dev[i].plugged && strcmp(n, name) == 0;
+	}
+	if (there) {
+		usb.opens++;
+		snprintf(usb.opened, sizeof(usb.opened), "%s", name);
+	}
+	pthread_mutex_unlock(&usb.lock);
+	return there ? usb.real->open("test:0", h) : SANE_STATUS_INVAL;
+}
+
+static void usb_node_path(char *path, size_t size, unsigned devnum)
+{
+	snprintf(path, size, "%s/001/%03u", usb.root, devnum);
+}
+
+static void usb_plug(size_t i, const char *vendor, const char *model, unsigned devnum)
+{
+	char path[PATH_MAX + 16];
+	usb_node_path(path, sizeof(path), devnum);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	pthread_mutex_lock(&usb.lock);
+	snprintf(usb.dev[i].vendor, sizeof(usb.dev[i].vendor), "%s", vendor);
+	snprintf(usb.dev[i].model, sizeof(usb.dev[i].model), "%s", model);
+	usb.dev[i].devnum = devnum;
+	usb.dev[i].plugged = true;
+	pthread_mutex_unlock(&usb.lock);
+}
+
+static void usb_unplug(size_t i)
+{
+	char path[PATH_MAX + 16];
+	pthread_mutex_lock(&usb.lock);
+	usb.dev[i].plugged = false;
+	usb_node_path(path, sizeof(path), usb.dev[i].devnum);
+	pthread_mutex_unlock(&usb.lock);
+	assert_int_equal(remove(path), 0);
+}
+
+static unsigned usb_count(const unsigned *counter)
+{
+	pthread_mutex_lock(&usb.lock);
+	unsigned n = *counter;
+	pthread_mutex_unlock(&usb.lock);
+	return n;
+}
+
+static const struct scan_service_hooks sane_hooks = {
+        .before_open = record_attempt,
+        .now_ms = clock_now,
+        .before_wait = clock_before_wait,
+};
+
+/* The SANE driver on the fake bus, configured by a bus path, on the test
+ * clock, without udev. Returns NULL (test skipped) without libsane. */
+static struct scan_service *start_usb(void)
+{
+	write_dll_conf("test\n");
+	usb.real = scanner_sane_real_api();
+	if (!usb.real)
+		return NULL;
+	pthread_mutex_lock(&usb.lock);
+	usb.api = *usb.real;
+	usb.api.init = usb_init;
+	usb.api.exit = usb_exit;
+	usb.api.get_devices = usb_get_devices;
+	usb.api.open = usb_open;
+	usb.api.usb_root = usb.root;
+	pthread_mutex_unlock(&usb.lock);
+	assert_true(scanner_sane_set_api(&usb.api));
+
+	clock_reset();
+	struct scan_service_config cfg;
+	scan_service_config_init(&cfg);
+	cfg.device = "fakeusb:libusb:001:004";
+	cfg.options.dpi = 75;
+	cfg.hooks = &sane_hooks;
+	cfg.no_udev = true;
+	struct scan_service *svc = scan_service_create(&cfg, handle_notify, &waiter);
+	assert_non_null(svc);
+	clock_settle();
+	return svc;
+}
+
+static void stop_usb(struct scan_service *svc)
+{
+	clock_destroy(svc);
+	assert_true(scanner_sane_set_api(NULL));
+	for (size_t i = 0; i < 2; i++)
+		if (usb.dev[i].plugged)
+			usb_unplug(i);
+	pthread_mutex_lock(&usb.lock);
+	memset(usb.dev, 0, sizeof(usb.dev));
+	usb.inits = usb.exits = usb.lists = usb.opens = 0;
+	pthread_mutex_unlock(&usb.lock);
+}
+
+/*
+ * No scanner: attempts (each one sane_init, one sane_get_devices, sane_exit)
+ * follow the backoff 2 s, 4 s, ... 60 s, counted over ten minutes of the test
+ * clock. A hotplug event brings the next attempt to 500 ms after the last
+ * event (a burst delays it) and resets the backoff; the attempt that finds
+ * the scanner comes from the event, well before the backoff's.
+ */
+static void test_sane_backoff_and_hotplug(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_usb();
+	if (!svc)
+		skip();
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_NO_SCANNER);
+	assert_int_equal(attempts(), 1);
+
+	clock_run_until(600000);
+	static const uint64_t want[] = {0,      2000,   6000,   14000,  30000,  62000,  122000,
+	                                182000, 242000, 302000, 362000, 422000, 482000, 542000};
+	unsigned n = sizeof(want) / sizeof(want[0]);
+	assert_int_equal(attempts(), n);
+	pthread_mutex_lock(&tclock.lock);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(tclock.attempts[i], want[i]);
+	pthread_mutex_unlock(&tclock.lock);
+	assert_int_equal(usb_count(&usb.lists), n);
+	assert_int_equal(usb_count(&usb.inits), n);
+	assert_int_equal(usb_count(&usb.exits), n);
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_NO_SCANNER);
+
+	/* A burst of two events: 500 ms after the second. */
+	clock_inject(svc, true);
+	clock_run_until(600300);
+	clock_inject(svc, false);
+	clock_run_until(600799);
+	assert_int_equal(attempts(), n);
+	clock_run_until(600800);
+	assert_int_equal(attempts(), n + 1);
+	/* The backoff starts again at 2 s. */
+	clock_run_until(602799);
+	assert_int_equal(attempts(), n + 1);
+	clock_run_until(602800);
+	assert_int_equal(attempts(), n + 2);
+	assert_int_equal(usb_count(&usb.lists), n + 2);
+
+	/* Plugged in: the event's attempt comes retry_ms after the last listing
+	 * (the backoff's would be at 606800). */
+	usb_plug(0, "Fakevendor", "FK-1", 4);
+	clock_inject(svc, true);
+	clock_run_until(604799);
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_NO_SCANNER);
+	clock_run_until(604800);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	assert_int_equal(attempts(), n + 3);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_string_equal(st.model, "Fakevendor FK-1");
+	assert_string_equal(st.device, "fakeusb:libusb:001:004");
+	assert_string_equal(st.serial, ""); /* no sysfs behind the scratch node */
+	assert_int_equal(usb_count(&usb.inits), usb_count(&usb.exits) + 1);
+	stop_usb(svc);
+}
+
+/*
+ * READY without udev: the device node is checked every 10 s without listing
+ * (sane_get_devices is not called while READY). Unplugged, it is noticed at
+ * the next check. It comes back under a new USB address, and another model is
+ * listed first: the service opens the same scanner (vendor and model), not
+ * the configured bus path (gone) nor the first device.
+ */
+static void test_sane_liveness_and_replug(void **state)
+{
+	(void)state;
+	usb_plug(1, "Fakevendor", "FK-1", 4);
+	struct scan_service *svc = start_usb();
+	if (!svc) {
+		usb_unplug(1);
+		skip();
+	}
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	assert_int_equal(usb_count(&usb.lists), 1);
+
+	clock_run_until(60000);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	assert_int_equal(usb_count(&usb.lists), 1);
+
+	usb_unplug(1);
+	clock_run_until(69999);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	clock_run_until(70000);
+	assert_status(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_DEVICE_GONE);
+
+	usb_plug(0, "Othervendor", "OV-2", 5); /* listed first */
+	usb_plug(1, "Fakevendor", "FK-1", 9);
+	clock_run_until(80000);
+	assert_status(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_string_equal(st.device, "fakeusb:libusb:001:009");
+	assert_string_equal(st.model, "Fakevendor FK-1");
+	pthread_mutex_lock(&usb.lock);
+	assert_string_equal(usb.opened, "fakeusb:libusb:001:009");
+	pthread_mutex_unlock(&usb.lock);
+	stop_usb(svc);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -659,6 +1482,11 @@ static int group_setup(void **state)
 		fwrite(buf, 1, n, out);
 	fclose(in);
 	fclose(out);
+	/* The fake USB bus's device nodes. */
+	snprintf(usb.root, sizeof(usb.root), "%s/usb", sane_dir);
+	snprintf(dst, sizeof(dst), "%s/001", usb.root);
+	if (mkdir(usb.root, 0700) != 0 || mkdir(dst, 0700) != 0)
+		return -1;
 	/* libsane reads this once per process, at its first sane_init(). */
 	setenv("SANE_CONFIG_DIR", sane_dir, 1);
 	log_set_level(LOG_LEVEL_WARNING);
@@ -687,6 +1515,10 @@ int main(void)
 	        cmocka_unit_test(test_abort_pending_job),
 	        cmocka_unit_test(test_sane_scan),
 	        cmocka_unit_test(test_sane_scanner_appears),
+	        cmocka_unit_test(test_hotplug_remove_add_identity),
+	        cmocka_unit_test(test_hotplug_remove_without_check),
+	        cmocka_unit_test(test_sane_backoff_and_hotplug),
+	        cmocka_unit_test(test_sane_liveness_and_replug),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
