@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pin.h"
+
 /* A config file is small; anything bigger is not one. */
 #define CONFIG_MAX_FILE (256 * 1024)
 #define CONFIG_MAX_KEYS 64
@@ -44,6 +46,7 @@ enum value_kind {
 	VALUE_LANGUAGES,  /* list of language codes */
 	VALUE_LANGUAGE,   /* one language code */
 	VALUE_SOCKET,     /* an absolute path short enough for a Unix socket address */
+	VALUE_PIN_HASH,   /* an argon2id string pin_hash_valid() accepts */
 };
 
 struct key_spec {
@@ -59,6 +62,7 @@ struct key_spec {
 #define INTAKE(field)  offsetof(struct config, intake.field)
 #define SCANNER(field) offsetof(struct config, scanner.field)
 #define KIOSK(field)   offsetof(struct config, kiosk.field)
+#define MAINT(field)   offsetof(struct config, maintenance.field)
 
 /* The languages the kiosk has catalogs for. */
 static const char *const known_languages[] = {"de", "en", "uk", "ru", "tr", "ar"};
@@ -90,6 +94,12 @@ static const struct key_spec keys[] = {
         {"scanner", "source", VALUE_SOURCE, SCANNER(source), 0, 0, 0},
         {"scanner", "dpi", VALUE_COUNT, SCANNER(dpi), 75, 1200, 0},
         {"scanner", "mode", VALUE_MODE, SCANNER(mode), 0, 0, 0},
+        {"maintenance", "pin_hash", VALUE_PIN_HASH, MAINT(pin_hash), 0, 0, 0},
+        {"maintenance", "max_failures", VALUE_COUNT, MAINT(max_failures), 1, 100, 0},
+        {"maintenance", "lockout", VALUE_SECONDS, MAINT(lockout), 60, 86400, 0},
+        {"maintenance", "delay_cap", VALUE_SECONDS, MAINT(delay_cap), 1, 3600, 0},
+        {"maintenance", "state", VALUE_PATH, MAINT(state), 0, 0, 0},
+        {"maintenance", "idle_close", VALUE_SECONDS, MAINT(idle_close), 30, 3600, 0},
         {"kiosk", "panel_dpi", VALUE_COUNT, KIOSK(panel_dpi), 50, 1000, 0},
         {"kiosk", "idle_timeout", VALUE_SECONDS, KIOSK(idle_timeout), 30, 3600, 0},
         {"kiosk", "idle_warning", VALUE_SECONDS, KIOSK(idle_warning), 20, 600, 0},
@@ -123,7 +133,7 @@ static bool is_string_kind(enum value_kind kind)
 {
 	return kind == VALUE_STRING || kind == VALUE_PATH || kind == VALUE_URL ||
 	       kind == VALUE_PIN || kind == VALUE_DEVICE || kind == VALUE_REGEX ||
-	       kind == VALUE_LANGUAGE || kind == VALUE_SOCKET;
+	       kind == VALUE_LANGUAGE || kind == VALUE_SOCKET || kind == VALUE_PIN_HASH;
 }
 
 static bool is_list_kind(enum value_kind kind)
@@ -276,6 +286,14 @@ void config_init(struct config *cfg)
 	                        .retry_after_cap = 3600,
 	                },
 	        .log_level = LOG_LEVEL_INFO,
+	        .maintenance =
+	                {
+	                        .max_failures = 5,
+	                        .lockout = 900,
+	                        .delay_cap = 60,
+	                        .state = dup_or_null("/var/lib/scankiosk/pin-state"),
+	                        .idle_close = 120,
+	                },
 	        .scanner =
 	                {
 	                        .source = CONFIG_SCAN_SOURCE_FLATBED,
@@ -508,6 +526,12 @@ static bool set_string(struct parse_state *st, const struct key_spec *k, const c
 		return fail(st, "%s: a pin is 'sha256//' followed by the base64 key hash", k->name);
 	if (k->kind == VALUE_REGEX && !check_regex(st, k, value))
 		return false;
+	if (k->kind == VALUE_PIN_HASH) {
+		const char *why = NULL;
+		if (!pin_hash_valid(value, &why))
+			return fail(st, "%s: %s (make one with: scankiosk-pin hash)", k->name,
+			            why ? why : "not an argon2id hash");
+	}
 	if (k->kind == VALUE_LANGUAGE) {
 		if (!language_known(value))
 			return fail(st, "%s: '%s' is not one of de, en, uk, ru, tr, ar", k->name,
@@ -845,6 +869,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	case VALUE_DEVICE:
 	case VALUE_REGEX:
 	case VALUE_SOCKET:
+	case VALUE_PIN_HASH:
 		return set_string(st, k, value);
 	case VALUE_LANGUAGE:
 		st->seen_language = true;
@@ -965,6 +990,16 @@ static bool parse_text(struct config *cfg, const char *name, const char *text, s
 	char reason[CONFIG_ERROR_MAX / 2];
 	if (!check_categories(&st, text, &bad_line, reason, sizeof(reason))) {
 		snprintf(err, CONFIG_ERROR_MAX, "%s:%d: %s", name, bad_line, reason);
+		config_finish(&scratch);
+		return false;
+	}
+	if (scratch.maintenance.delay_cap > scratch.maintenance.lockout) {
+		bad_line = find_line(text, "maintenance", "delay_cap");
+		if (bad_line == 0)
+			bad_line = find_line(text, "maintenance", "lockout");
+		snprintf(err, CONFIG_ERROR_MAX,
+		         "%s:%d: delay_cap: %u s is longer than the lockout (%u s)", name, bad_line,
+		         scratch.maintenance.delay_cap, scratch.maintenance.lockout);
 		config_finish(&scratch);
 		return false;
 	}

@@ -13,6 +13,8 @@
  *   [metrics] textfile, status
  *   [control] socket (the uploader's control socket; default SPOOL/control.sock)
  *   [scanner] device, source (flatbed|adf), dpi, mode (auto|color|gray)
+ *   [maintenance] pin_hash (argon2id, from scankiosk-pin hash), max_failures,
+ *             lockout, delay_cap, state, idle_close
  *   [kiosk]   panel_dpi, idle_timeout, idle_warning, kundennummer_pattern,
  *             bg_pattern, categories, languages, language, high_contrast,
  *             large_text
@@ -128,11 +130,22 @@ struct config_kiosk {
 	size_t category_label_count;
 };
 
+/* [maintenance]: the technicians' menu. */
+struct config_maintenance {
+	char *pin_hash;        /* argon2id string (scankiosk-pin hash); NULL: the menu stays shut */
+	uint32_t max_failures; /* wrong PINs before the lockout; default 5 */
+	uint32_t lockout;      /* seconds locked after max_failures; default 900 */
+	uint32_t delay_cap;    /* longest wait between two wrong PINs, seconds; default 60 */
+	char *state;         /* the PIN guard's state file; default /var/lib/scankiosk/pin-state */
+	uint32_t idle_close; /* the menu closes after this many seconds untouched; default 120 */
+};
+
 struct config {
 	struct config_spool spool;
 	struct config_intake intake;
 	struct config_scanner scanner;
 	struct config_kiosk kiosk;
+	struct config_maintenance maintenance;
 	enum log_level log_level; /* default info */
 	char *metrics_textfile;   /* Prometheus textfile; may be NULL (none written) */
 	char *status_file;    /* uploader status for the maintenance menu; default SPOOL/status */

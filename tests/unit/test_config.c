@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "pin.h"
 
 static void test_defaults(void **state)
 {
@@ -397,6 +398,57 @@ static void test_file_errors(void **state)
 	config_finish(&cfg);
 }
 
+static void test_maintenance(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERROR_MAX] = "";
+	config_init(&cfg);
+	assert_null(cfg.maintenance.pin_hash);
+	assert_int_equal(cfg.maintenance.max_failures, 5);
+	assert_int_equal(cfg.maintenance.lockout, 900);
+	assert_int_equal(cfg.maintenance.delay_cap, 60);
+	assert_string_equal(cfg.maintenance.state, "/var/lib/scankiosk/pin-state");
+	assert_int_equal(cfg.maintenance.idle_close, 120);
+
+	char hash[PIN_HASH_MAX];
+	char pin[] = "48151623";
+	assert_int_equal(pin_hash(pin, strlen(pin), hash), PIN_OK);
+	char text[512];
+	snprintf(text, sizeof(text),
+	         "[maintenance]\npin_hash = %s\nmax_failures = 3\nlockout = 1800\n"
+	         "delay_cap = 10\nstate = /var/lib/k/pin\nidle_close = 90\n",
+	         hash);
+	if (!config_load_string(&cfg, "m.conf", text, err))
+		fail_msg("%s", err);
+	assert_string_equal(cfg.maintenance.pin_hash, hash);
+	assert_int_equal(cfg.maintenance.max_failures, 3);
+	assert_int_equal(cfg.maintenance.delay_cap, 10);
+	assert_string_equal(cfg.maintenance.state, "/var/lib/k/pin");
+	assert_int_equal(cfg.maintenance.idle_close, 90);
+	config_finish(&cfg);
+
+	static const struct bad_case cases[] = {
+	        {"[maintenance]\npin_hash = 123456\n", "m.conf:2: pin_hash: "},
+	        {"[maintenance]\npin_hash = $argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\n",
+	         "m.conf:2: pin_hash: "},
+	        {"[maintenance]\nmax_failures = 0\n", "m.conf:2: max_failures: 0 is out of range"},
+	        {"[maintenance]\nlockout = 10\n", "m.conf:2: lockout: 10 is out of range"},
+	        {"[maintenance]\n\nlockout = 120\ndelay_cap = 600\n",
+	         "m.conf:4: delay_cap: 600 s is longer than the lockout (120 s)"},
+	        {"[maintenance]\nidle_close = 5\n", "m.conf:2: idle_close: 5 is out of range"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		bool ok = config_load_string(&cfg, "m.conf", cases[i].text, err);
+		if (ok || strncmp(err, cases[i].expect, strlen(cases[i].expect)) != 0)
+			fail_msg("case %zu: ok=%d err='%s' expected '%s'", i, ok, err,
+			         cases[i].expect);
+		assert_null(cfg.maintenance.pin_hash);
+		config_finish(&cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,7 +456,7 @@ int main(void)
 	        cmocka_unit_test(test_bad_values),      cmocka_unit_test(test_long_line),
 	        cmocka_unit_test(test_file_errors),     cmocka_unit_test(test_kiosk_defaults),
 	        cmocka_unit_test(test_kiosk_file),      cmocka_unit_test(test_kiosk_bad_values),
-	        cmocka_unit_test(test_category_labels),
+	        cmocka_unit_test(test_category_labels), cmocka_unit_test(test_maintenance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
