@@ -101,13 +101,43 @@ static void upper(enum keyboard_layout l, const char *in, char out[16])
 static void key(struct ui *ui, const char *id, const char *label, double x, double y, double w,
                 double h, enum ui_style style)
 {
-	ui_button(ui, id, ui_px(ui, x, y, w, h), label, style, true);
+	ui_key(ui, id, ui_px(ui, x, y, w, h), label, style);
+}
+
+#define KEY_GAP_MM 1.2
+
+int keyboard_rows(const struct keyboard *kb)
+{
+	enum keyboard_layout l = effective(kb);
+	int rows = 0;
+	while (rows < ROWS_MAX && layouts[l][rows])
+		rows++;
+	return rows + 1; /* the row of special keys */
+}
+
+double keyboard_min_height_mm(const struct keyboard *kb)
+{
+	int rows = keyboard_rows(kb);
+	return rows * UI_MIN_TARGET_MM + (rows - 1) * KEY_GAP_MM;
+}
+
+double keyboard_min_width_mm(const struct keyboard *kb)
+{
+	enum keyboard_layout l = effective(kb);
+	int widest = 0;
+	for (int r = 0; r < ROWS_MAX && layouts[l][r]; r++) {
+		int n = 1;
+		for (const char *p = layouts[l][r]; *p; p++)
+			n += *p == ' ';
+		widest = n > widest ? n : widest;
+	}
+	return widest * UI_MIN_TARGET_MM + (widest - 1) * KEY_GAP_MM;
 }
 
 void keyboard_draw(struct ui *ui, const struct keyboard *kb, double x, double y, double w, double h)
 {
 	enum keyboard_layout l = effective(kb);
-	const double gap = 1.2;
+	const double gap = KEY_GAP_MM;
 	int rows = 0, widest = 0;
 	for (int r = 0; r < ROWS_MAX && layouts[l][r]; r++) {
 		int n = 1;

@@ -47,7 +47,15 @@ enum keyboard_action {
 /* The letter layout of a language. */
 enum keyboard_layout keyboard_letters_for(enum language lang);
 
-/* Draws the keyboard into the millimetre box (left-to-right frame). */
+/* Rows of keys of the keyboard as it shows now (letters, digits and the row
+ * of special keys): a box of rows * UI_MIN_TARGET_MM plus gaps holds it. */
+int keyboard_rows(const struct keyboard *kb);
+/* The height and width (mm) the keyboard needs at the smallest keys. */
+double keyboard_min_height_mm(const struct keyboard *kb);
+double keyboard_min_width_mm(const struct keyboard *kb);
+
+/* Draws the keyboard into the millimetre box (left-to-right frame): keys up
+ * to the theme's key size, never under UI_MIN_TARGET_MM. */
 void keyboard_draw(struct ui *ui, const struct keyboard *kb, double x, double y, double w,
                    double h);
 

@@ -11,11 +11,14 @@
 #include "log.h"
 #include "scan_job.h"
 #include "secmem.h"
+#include "text.h"
 
-/* What is shown (or asked for): the page and its content, the box it fits. */
+/* What is shown (or asked for): the page and its content, how it is turned,
+ * the box it fits. */
 struct key {
 	const void *page;
 	uint8_t sha[32];
+	int turns;
 	int w, h;
 };
 
@@ -41,12 +44,11 @@ struct page_view {
 	struct key want; /* requested (generation) or shown */
 	bool requested;
 	SDL_Texture *tex;
-	int tex_w, tex_h;
 };
 
 static bool same(const struct key *a, const struct key *b)
 {
-	return a->page == b->page && a->w == b->w && a->h == b->h &&
+	return a->page == b->page && a->turns == b->turns && a->w == b->w && a->h == b->h &&
 	       memcmp(a->sha, b->sha, sizeof(a->sha)) == 0;
 }
 
@@ -124,16 +126,8 @@ struct page_view *page_view_create(void (*notify)(void *userdata), void *userdat
 
 static void drop_texture(struct page_view *pv)
 {
-	if (!pv->tex)
-		return;
-	/* Page content: overwrite before SDL frees it. */
-	void *pixels;
-	int pitch;
-	if (SDL_LockTexture(pv->tex, NULL, &pixels, &pitch) == 0) {
-		secmem_zero(pixels, (size_t)pitch * (size_t)pv->tex_h);
-		SDL_UnlockTexture(pv->tex);
-	}
-	SDL_DestroyTexture(pv->tex);
+	/* Page content: overwritten before SDL frees it. */
+	text_texture_destroy(pv->tex);
 	pv->tex = NULL;
 }
 
@@ -185,10 +179,20 @@ unsigned page_view_decodes(const struct page_view *pv)
 	return n;
 }
 
-/* The longer side of the page fitted into w x h: what the decode must reach. */
-static uint32_t fitted_long_side(const struct scan_page *page, int w, int h)
+/* The page's size as seen (turned). */
+static void seen_size(const struct scan_page *page, int turns, double *w, double *h)
 {
-	double pw = page->facts.width, ph = page->facts.height;
+	bool odd = turns & 1;
+	*w = odd ? page->facts.height : page->facts.width;
+	*h = odd ? page->facts.width : page->facts.height;
+}
+
+/* The longer side of the page fitted into w x h as seen: what the decode must
+ * reach (turning does not change a side's length). */
+static uint32_t fitted_long_side(const struct scan_page *page, int turns, int w, int h)
+{
+	double pw, ph;
+	seen_size(page, turns, &pw, &ph);
 	double s = SDL_min((double)w / pw, (double)h / ph);
 	double side = SDL_max(pw, ph) * s;
 	return side < 1 ? 1 : (uint32_t)(side + 0.5);
@@ -207,28 +211,24 @@ static void request(struct page_view *pv, const struct scan_page *page, const st
 	secmem_free(pv->in, pv->in_size);
 	pv->in = copy;
 	pv->in_size = page->facts.bytes;
-	pv->min_side = fitted_long_side(page, k->w, k->h);
+	pv->min_side = fitted_long_side(page, k->turns, k->w, k->h);
 	SDL_CondSignal(pv->wake);
 	SDL_UnlockMutex(pv->lock);
 	pv->want = *k;
 	pv->requested = true;
 }
 
-SDL_Texture *page_view_texture(struct page_view *pv, SDL_Renderer *renderer,
-                               const struct scan_page *page, int w, int h)
+/* The texture for k: there, made from the worker's pixels now, or NULL (asked for). */
+static SDL_Texture *texture_for(struct page_view *pv, SDL_Renderer *renderer,
+                                const struct scan_page *page, const struct key *k)
 {
-	if (!pv || !page || !page->jpeg || !page->facts.bytes || !page->facts.width ||
-	    !page->facts.height || w <= 0 || h <= 0)
-		return NULL;
-	struct key k = {.page = page, .w = w, .h = h};
-	memcpy(k.sha, page->facts.sha256, sizeof(k.sha));
-	if (pv->requested && same(&pv->want, &k)) {
+	if (pv->requested && same(&pv->want, k)) {
 		if (pv->tex)
 			return pv->tex;
 	} else {
-		/* Another page, a rotated one, another size: start over. */
+		/* Another page, a turned one, another size: start over. */
 		page_view_clear(pv);
-		request(pv, page, &k);
+		request(pv, page, k);
 		return NULL;
 	}
 	/* Asked for; is it there? */
@@ -248,8 +248,6 @@ SDL_Texture *page_view_texture(struct page_view *pv, SDL_Renderer *renderer,
 	pv->tex = SDL_CreateTexture(renderer, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STREAMING,
 	                            (int)rw, (int)rh);
 	if (pv->tex) {
-		pv->tex_w = (int)rw;
-		pv->tex_h = (int)rh;
 		SDL_UpdateTexture(pv->tex, NULL, rgb, (int)rw * 3);
 		SDL_SetTextureScaleMode(pv->tex, SDL_ScaleModeLinear);
 	} else {
@@ -257,4 +255,31 @@ SDL_Texture *page_view_texture(struct page_view *pv, SDL_Renderer *renderer,
 	}
 	secmem_free(rgb, (size_t)rw * rh * 3);
 	return pv->tex;
+}
+
+bool page_view_draw(struct page_view *pv, SDL_Renderer *renderer, const struct scan_page *page,
+                    int quarter_turns, SDL_Rect box, SDL_Rect *shown)
+{
+	if (!pv || !page || !page->jpeg || !page->facts.bytes || !page->facts.width ||
+	    !page->facts.height || box.w <= 0 || box.h <= 0)
+		return false;
+	int turns = ((quarter_turns % 4) + 4) % 4;
+	struct key k = {.page = page, .turns = turns, .w = box.w, .h = box.h};
+	memcpy(k.sha, page->facts.sha256, sizeof(k.sha));
+	SDL_Texture *tex = texture_for(pv, renderer, page, &k);
+	if (!tex)
+		return false;
+	double pw, ph;
+	seen_size(page, turns, &pw, &ph);
+	double s = SDL_min((double)box.w / pw, (double)box.h / ph);
+	int w = (int)(pw * s), h = (int)(ph * s);
+	SDL_Rect dst = {box.x + (box.w - w) / 2, box.y + (box.h - h) / 2, w, h};
+	/* SDL turns the unturned rectangle about its centre into dst. */
+	SDL_Rect ex = dst;
+	if (turns & 1)
+		ex = (SDL_Rect){dst.x + (w - h) / 2, dst.y + (h - w) / 2, h, w};
+	SDL_RenderCopyEx(renderer, tex, NULL, &ex, 90.0 * turns, NULL, SDL_FLIP_NONE);
+	if (shown)
+		*shown = dst;
+	return true;
 }

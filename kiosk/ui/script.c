@@ -8,6 +8,7 @@
 
 #include "flow.h"
 #include "idle.h"
+#include "layout.h"
 #include "session.h"
 #include "shot.h"
 #include "ui.h"
@@ -36,6 +37,9 @@ enum command {
 	CMD_WAIT_IDLE,
 	CMD_POKE,
 	CMD_TAP_IF,
+	CMD_CHECK_LAYOUT,
+	CMD_PRINT_WIDGET,
+	CMD_WAIT_BUSY,
 };
 
 struct step {
@@ -78,6 +82,10 @@ static bool parse(struct step *st, int line, char *text)
 		st->cmd = CMD_POKE;
 	} else if (strcmp(text, "tap-if") == 0 && rest && *rest) {
 		st->cmd = CMD_TAP_IF;
+	} else if (strcmp(text, "print-widget") == 0 && rest && *rest) {
+		st->cmd = CMD_PRINT_WIDGET;
+	} else if (strcmp(text, "check-layout") == 0 && !rest) {
+		st->cmd = CMD_CHECK_LAYOUT;
 	} else if (strcmp(text, "type") == 0 && rest) {
 		st->cmd = CMD_TYPE;
 	} else if (strcmp(text, "expect-screen") == 0 && rest && *rest) {
@@ -144,8 +152,8 @@ static bool parse(struct step *st, int line, char *text)
 		st->key = SDL_GetKeyFromName(rest);
 		if (st->key == SDLK_UNKNOWN)
 			return false;
-	} else if (strcmp(text, "wait-idle") == 0 && rest) {
-		st->cmd = CMD_WAIT_IDLE;
+	} else if ((strcmp(text, "wait-idle") == 0 || strcmp(text, "wait-busy") == 0) && rest) {
+		st->cmd = strcmp(text, "wait-idle") == 0 ? CMD_WAIT_IDLE : CMD_WAIT_BUSY;
 		errno = 0;
 		st->secs = strtod(rest, &end);
 		if (errno || *end || st->secs <= 0 || st->secs > 3600)
@@ -381,6 +389,17 @@ static void push_text(const char *text)
 	}
 }
 
+struct layout_report {
+	int line;
+	const char *screen;
+};
+
+static void report_layout(void *userdata, const char *problem)
+{
+	const struct layout_report *r = userdata;
+	fprintf(stderr, "script:%d: layout of %s: %s\n", r->line, r->screen, problem);
+}
+
 static const char *field_text(struct ui *ui, const char *id)
 {
 	for (int f = 0; f < SESSION_FIELD_LAST; f++) {
@@ -448,10 +467,16 @@ enum script_status script_step(struct script *s, struct ui *ui)
 			return ws;
 		break;
 	}
-	case CMD_WAIT_IDLE: {
-		/* No scan and no commit running (the inactivity timer runs again). */
-		enum script_status ws = wait_for(s, st, !ui->scan_job && !ui->committing,
-		                                 "scan or commit still running", screen);
+	case CMD_WAIT_IDLE:
+	case CMD_WAIT_BUSY: {
+		/* wait-idle: no scan and no commit running (the inactivity timer
+		 * runs again); wait-busy: one is (the timer is held). */
+		bool busy = ui->scan_job || ui->committing;
+		bool idle = st->cmd == CMD_WAIT_IDLE;
+		enum script_status ws = wait_for(s, st, idle ? !busy : busy,
+		                                 idle ? "scan or commit still running"
+		                                      : "no scan or commit started",
+		                                 screen);
 		if (ws != SCRIPT_DONE)
 			return ws;
 		break;
@@ -542,6 +567,27 @@ enum script_status script_step(struct script *s, struct ui *ui)
 	case CMD_IDLE:
 		idle_advance(&ui->idle, (uint32_t)st->secs);
 		break;
+	case CMD_CHECK_LAYOUT: {
+		/* SCANKIOSK_LAYOUT_KEEP_GOING=1: report and go on (to see every
+		 * problem of a change at once). */
+		struct layout_report r = {st->line, screen};
+		const char *keep = getenv("SCANKIOSK_LAYOUT_KEEP_GOING");
+		if (layout_check(ui, report_layout, &r) > 0 && !(keep && strcmp(keep, "1") == 0))
+			return SCRIPT_FAILED;
+		break;
+	}
+	case CMD_PRINT_WIDGET: {
+		const struct ui_widget *w = ui_widget_find(ui, st->arg);
+		if (!w) {
+			fprintf(stderr, "script:%d: no widget '%s' on screen %s\n", st->line,
+			        st->arg, screen);
+			return SCRIPT_FAILED;
+		}
+		/* Where it is, in pixels (a test crops screenshots with it). */
+		fprintf(stderr, "script:%d: widget %s at %d %d %d %d\n", st->line, w->id, w->rect.x,
+		        w->rect.y, w->rect.w, w->rect.h);
+		break;
+	}
 	case CMD_SHOT:
 		mask(ui, st->arg2);
 		if (shot_png(ui->renderer, st->arg) != 0) {

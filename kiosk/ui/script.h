@@ -12,6 +12,9 @@
  *   expect-field ID [TEXT]  fail unless field ID shows exactly TEXT (empty: nothing)
  *   idle SECONDS            advance the inactivity clock
  *   shot FILE.png           save the frame on screen as PNG (mode 0600)
+ *   check-layout            fail unless the frame on screen passes layout_check()
+ *                           (nothing overlaps or is clipped; layout.h)
+ *   print-widget ID         print where widget ID is (pixels) on stderr
  *
  * Taps and typing are pushed as SDL events (finger down/up at the widget's
  * centre, text input), so they take the same path as a real touch or key. A

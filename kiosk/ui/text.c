@@ -26,6 +26,9 @@ struct font_pair {
 	bool bold;
 	int cap_px;
 	TTF_Font *font[2]; /* by enum font_class */
+	/* Noto Sans Arabic's line box from what its glyphs reach (see
+	 * arabic_extent), pixels above and below the baseline. */
+	int ar_ascent, ar_descent;
 };
 
 struct cache_entry {
@@ -34,6 +37,7 @@ struct cache_entry {
 	size_t key_len;
 	SDL_Texture *tex;
 	int w, h, ascent;
+	SDL_Rect ink;
 	uint64_t used;
 };
 
@@ -155,11 +159,47 @@ void text_destroy(struct text *t)
 	free(t);
 }
 
-static TTF_Font *font_for(struct text *t, bool bold, int cap_px, enum font_class cls)
+static SDL_Rect ink_of(const SDL_Surface *s);
+
+/*
+ * Noto Sans Arabic's own line metrics (ascent 1.375 em, descent 0.735 em)
+ * leave room for marks stacked three high; right-to-left text would take
+ * half as much height again as Latin text of the same size. The line box is
+ * taken instead from what the letters reach: a sample with the tallest
+ * letters, hamza and two marks above, and the deepest tails, rendered and
+ * measured.
+ */
+static void arabic_extent(struct font_pair *p)
+{
+	TTF_Font *f = p->font[CLASS_ARABIC];
+	p->ar_ascent = TTF_FontAscent(f);
+	p->ar_descent = -TTF_FontDescent(f);
+	TTF_SetFontDirection(f, TTF_DIRECTION_RTL);
+	TTF_SetFontScriptName(f, "Arab");
+	SDL_Surface *s = TTF_RenderUTF8_Blended(f,
+	                                        "\u0644\u064e\u0651\u0623\u064f\u0622\u0625\u0650 "
+	                                        "\u064a\u062c\u0639\u063a\u0642\u0637\u0643\u064b",
+	                                        (SDL_Color){0, 0, 0, 255});
+	if (!s)
+		return;
+	SDL_Surface *argb = SDL_ConvertSurfaceFormat(s, SDL_PIXELFORMAT_ARGB8888, 0);
+	SDL_FreeSurface(s);
+	if (!argb)
+		return;
+	SDL_Rect ink = ink_of(argb);
+	SDL_FreeSurface(argb);
+	if (ink.h == 0)
+		return;
+	int lead = TTF_FontHeight(p->font[CLASS_LATIN]) / 20; /* a little air */
+	p->ar_ascent = SDL_min(p->ar_ascent, TTF_FontAscent(f) - ink.y + lead);
+	p->ar_descent = SDL_min(p->ar_descent, ink.y + ink.h - TTF_FontAscent(f) + lead);
+}
+
+static struct font_pair *pair_for(struct text *t, bool bold, int cap_px)
 {
 	for (size_t i = 0; i < t->font_count; i++) {
 		if (t->fonts[i].bold == bold && t->fonts[i].cap_px == cap_px)
-			return t->fonts[i].font[cls];
+			return &t->fonts[i];
 	}
 	if (t->font_count == FONTS_MAX) {
 		/* Sizes change only with the theme; start over. */
@@ -183,15 +223,63 @@ static TTF_Font *font_for(struct text *t, bool bold, int cap_px, enum font_class
 		}
 		TTF_SetFontHinting(p->font[c], TTF_HINTING_LIGHT);
 	}
+	arabic_extent(p);
 	t->font_count++;
-	return p->font[cls];
+	return p;
+}
+
+static TTF_Font *font_for(struct text *t, bool bold, int cap_px, enum font_class cls)
+{
+	struct font_pair *p = pair_for(t, bold, cap_px);
+	return p ? p->font[cls] : NULL;
+}
+
+static bool has_glyph(TTF_Font *font, FriBidiChar c)
+{
+	return font && TTF_GlyphIsProvided32(font, c);
+}
+
+/*
+ * The font for each character: Arabic script in Noto Sans Arabic, letters and
+ * digits of other scripts in Noto Sans, spaces and punctuation with their
+ * neighbour (so a run is shaped as a whole); but a character the chosen face
+ * has no glyph for goes to the other face when that one has it (Noto Sans
+ * Arabic has no ( ) " ' ? % / ; or "…", Noto Sans no "،" or "؟"). *missing
+ * (may be NULL) counts the characters neither face has.
+ */
+static enum font_class class_of(TTF_Font *const fonts[2], FriBidiChar c, FriBidiCharType type,
+                                enum font_class prev, int *missing)
+{
+	enum font_class cls;
+	if (is_arabic(c))
+		cls = CLASS_ARABIC;
+	else if (FRIBIDI_IS_LETTER(type) || FRIBIDI_IS_NUMBER(type))
+		cls = CLASS_LATIN;
+	else
+		cls = prev;
+	if (has_glyph(fonts[cls], c))
+		return cls;
+	enum font_class other = cls == CLASS_LATIN ? CLASS_ARABIC : CLASS_LATIN;
+	if (has_glyph(fonts[other], c))
+		return other;
+	if (missing && fonts[cls] && fonts[other])
+		(*missing)++;
+	return cls;
 }
 
 /* Splits utf8 into runs in visual order. Returns the run count (0 on failure);
- * *chars receives the code points (caller frees with secmem_free). */
-static int make_runs(const char *utf8, bool rtl, FriBidiChar **chars, int *nchars,
-                     struct run runs[RUNS_MAX])
+ * *chars receives the code points (caller frees with secmem_free). *missing
+ * (may be NULL) receives the count of characters no font has a glyph for. */
+static int make_runs(struct text *t, const char *utf8, const struct text_style *st,
+                     FriBidiChar **chars, int *nchars, struct run runs[RUNS_MAX], int *missing)
 {
+	bool rtl = st->rtl;
+	if (missing)
+		*missing = 0;
+	/* Both faces of this style (the first call may open them). */
+	TTF_Font *fonts[2];
+	fonts[CLASS_LATIN] = font_for(t, st->bold, st->cap_px, CLASS_LATIN);
+	fonts[CLASS_ARABIC] = font_for(t, st->bold, st->cap_px, CLASS_ARABIC);
 	size_t bytes = strnlen(utf8, TEXT_MAX_BYTES);
 	*chars = NULL;
 	*nchars = 0;
@@ -216,13 +304,7 @@ static int make_runs(const char *utf8, bool rtl, FriBidiChar **chars, int *nchar
 
 	enum font_class prev = rtl ? CLASS_ARABIC : CLASS_LATIN;
 	for (FriBidiStrIndex i = 0; i < len; i++) {
-		enum font_class cls;
-		if (is_arabic(us[i]))
-			cls = CLASS_ARABIC;
-		else if (FRIBIDI_IS_LETTER(types[i]) || FRIBIDI_IS_NUMBER(types[i]))
-			cls = CLASS_LATIN;
-		else
-			cls = prev; /* spaces and punctuation stay with their neighbour */
+		enum font_class cls = class_of(fonts, us[i], types[i], prev, missing);
 		prev = cls;
 		if (count > 0 && runs[count - 1].level == levels[i] && runs[count - 1].cls == cls) {
 			runs[count - 1].len++;
@@ -266,10 +348,11 @@ static int make_runs(const char *utf8, bool rtl, FriBidiChar **chars, int *nchar
 	*nchars = len;
 	us = NULL;
 out:
+	/* What a customer typed passes through here: every copy is zeroed. */
 	secmem_free(us, (bytes + 1) * sizeof(*us));
-	free(types);
-	free(brackets);
-	free(levels);
+	secmem_free(types, (bytes + 1) * sizeof(*types));
+	secmem_free(brackets, (bytes + 1) * sizeof(*brackets));
+	secmem_free(levels, (bytes + 1) * sizeof(*levels));
 	return *chars ? count : 0;
 }
 
@@ -288,24 +371,24 @@ static TTF_Font *prepare_run(struct text *t, const struct text_style *st, const 
 
 int text_height(struct text *t, const struct text_style *st)
 {
-	TTF_Font *a = font_for(t, st->bold, st->cap_px, CLASS_LATIN);
-	TTF_Font *b = font_for(t, st->bold, st->cap_px, CLASS_ARABIC);
-	if (!a || !b)
+	struct font_pair *p = pair_for(t, st->bold, st->cap_px);
+	if (!p)
 		return st->cap_px * 2;
+	int latin = TTF_FontLineSkip(p->font[CLASS_LATIN]);
 	if (!st->rtl)
-		return TTF_FontLineSkip(a);
-	return SDL_max(TTF_FontLineSkip(a), TTF_FontLineSkip(b));
+		return latin;
+	return SDL_max(latin, p->ar_ascent + p->ar_descent);
 }
 
 int text_ascent(struct text *t, const struct text_style *st)
 {
-	TTF_Font *a = font_for(t, st->bold, st->cap_px, CLASS_LATIN);
-	TTF_Font *b = font_for(t, st->bold, st->cap_px, CLASS_ARABIC);
-	if (!a || !b)
+	struct font_pair *p = pair_for(t, st->bold, st->cap_px);
+	if (!p)
 		return st->cap_px;
+	int latin = TTF_FontAscent(p->font[CLASS_LATIN]);
 	if (!st->rtl)
-		return TTF_FontAscent(a);
-	return SDL_max(TTF_FontAscent(a), TTF_FontAscent(b));
+		return latin;
+	return SDL_max(latin, p->ar_ascent);
 }
 
 int text_width(struct text *t, const char *utf8, const struct text_style *st)
@@ -313,7 +396,7 @@ int text_width(struct text *t, const char *utf8, const struct text_style *st)
 	struct run runs[RUNS_MAX];
 	FriBidiChar *us;
 	int n;
-	int count = make_runs(utf8, st->rtl, &us, &n, runs);
+	int count = make_runs(t, utf8, st, &us, &n, runs, NULL);
 	int total = 0;
 	char *buf = calloc((size_t)n * 4 + 1, 1);
 	for (int r = 0; buf && r < count; r++) {
@@ -327,6 +410,46 @@ int text_width(struct text *t, const char *utf8, const struct text_style *st)
 	return total;
 }
 
+int text_missing_glyphs(struct text *t, const char *utf8, const struct text_style *st)
+{
+	struct run runs[RUNS_MAX];
+	FriBidiChar *us;
+	int n, missing = 0;
+	(void)make_runs(t, utf8, st, &us, &n, runs, &missing);
+	secmem_free(us, (size_t)n * sizeof(*us));
+	return missing;
+}
+
+void text_texture_destroy(SDL_Texture *tex)
+{
+	if (!tex)
+		return;
+	int access = 0, h = 0, pitch = 0;
+	void *pixels = NULL;
+	if (SDL_QueryTexture(tex, NULL, &access, NULL, &h) == 0 &&
+	    access == SDL_TEXTUREACCESS_STREAMING &&
+	    SDL_LockTexture(tex, NULL, &pixels, &pitch) == 0) {
+		secmem_zero(pixels, (size_t)pitch * (size_t)h);
+		SDL_UnlockTexture(tex);
+	}
+	SDL_DestroyTexture(tex);
+}
+
+/* A texture of the surface's pixels. Private text: a streaming texture, so
+ * text_texture_destroy() can overwrite it before SDL frees it. */
+static SDL_Texture *texture_of(struct text *t, SDL_Surface *s, bool private)
+{
+	if (!private)
+		return SDL_CreateTextureFromSurface(t->renderer, s);
+	SDL_Texture *tex = SDL_CreateTexture(t->renderer, s->format->format,
+	                                     SDL_TEXTUREACCESS_STREAMING, s->w, s->h);
+	if (tex && SDL_UpdateTexture(tex, NULL, s->pixels, s->pitch) != 0) {
+		text_texture_destroy(tex);
+		tex = NULL;
+	}
+	return tex;
+}
+
 static SDL_Surface *render_runs(struct text *t, const char *utf8, const struct text_style *st,
                                 bool private, int *ascent)
 {
@@ -336,7 +459,7 @@ static SDL_Surface *render_runs(struct text *t, const char *utf8, const struct t
 	FriBidiChar *us;
 	int n;
 	SDL_Surface *line = NULL;
-	int count = make_runs(utf8, st->rtl, &us, &n, runs);
+	int count = make_runs(t, utf8, st, &us, &n, runs, NULL);
 	size_t cap = (size_t)n * 4 + 1;
 	char *buf = calloc(cap, 1);
 	int width = 0, max_asc = 0, max_desc = 0;
@@ -383,6 +506,27 @@ out:
 	return line;
 }
 
+/* The rectangle of the pixels that are not transparent (ARGB8888). */
+static SDL_Rect ink_of(const SDL_Surface *s)
+{
+	int top = s->h, bottom = -1, left = s->w, right = -1;
+	for (int y = 0; y < s->h; y++) {
+		const uint32_t *row =
+		        (const uint32_t *)((const uint8_t *)s->pixels + (size_t)y * s->pitch);
+		for (int x = 0; x < s->w; x++) {
+			if ((row[x] >> 24) == 0)
+				continue;
+			top = SDL_min(top, y);
+			bottom = y;
+			left = SDL_min(left, x);
+			right = SDL_max(right, x);
+		}
+	}
+	if (bottom < 0)
+		return (SDL_Rect){0, 0, 0, 0};
+	return (SDL_Rect){left, top, right - left + 1, bottom - top + 1};
+}
+
 static uint64_t key_hash(const char *s, size_t len, const struct text_style *st)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -414,7 +558,8 @@ bool text_line(struct text *t, const char *utf8, const struct text_style *st, bo
 			if (e->tex && e->hash == h && e->key_len == len &&
 			    memcmp(e->key, utf8, len) == 0) {
 				e->used = ++t->clock;
-				*out = (struct text_line){e->tex, e->w, e->h, e->ascent, false};
+				*out = (struct text_line){e->tex,    e->w,  e->h,
+				                          e->ascent, false, e->ink};
 				return true;
 			}
 			if (!slot || !e->tex || (slot->tex && e->used < slot->used))
@@ -425,8 +570,9 @@ bool text_line(struct text *t, const char *utf8, const struct text_style *st, bo
 	SDL_Surface *s = render_runs(t, utf8, st, !cache, &asc);
 	if (!s)
 		return false;
-	SDL_Texture *tex = SDL_CreateTextureFromSurface(t->renderer, s);
+	SDL_Texture *tex = texture_of(t, s, !cache);
 	int w = s->w, hgt = s->h;
+	SDL_Rect ink = ink_of(s);
 	if (!cache)
 		secmem_zero(s->pixels, (size_t)s->pitch * (size_t)s->h);
 	SDL_FreeSurface(s);
@@ -434,27 +580,27 @@ bool text_line(struct text *t, const char *utf8, const struct text_style *st, bo
 		return false;
 	SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND);
 	if (!cache) {
-		*out = (struct text_line){tex, w, hgt, asc, true};
+		*out = (struct text_line){tex, w, hgt, asc, true, ink};
 		return true;
 	}
 	char *key = malloc(len);
 	if (!key) {
-		*out = (struct text_line){tex, w, hgt, asc, true};
+		*out = (struct text_line){tex, w, hgt, asc, true, ink};
 		return true;
 	}
 	memcpy(key, utf8, len);
 	if (slot->tex)
 		SDL_DestroyTexture(slot->tex);
 	secmem_free(slot->key, slot->key_len);
-	*slot = (struct cache_entry){h, key, len, tex, w, hgt, asc, ++t->clock};
-	*out = (struct text_line){tex, w, hgt, asc, false};
+	*slot = (struct cache_entry){h, key, len, tex, w, hgt, asc, ink, ++t->clock};
+	*out = (struct text_line){tex, w, hgt, asc, false, ink};
 	return true;
 }
 
 void text_line_release(struct text_line *line)
 {
 	if (line && line->owned && line->tex)
-		SDL_DestroyTexture(line->tex);
+		text_texture_destroy(line->tex);
 	if (line)
 		memset(line, 0, sizeof(*line));
 }

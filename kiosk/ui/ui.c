@@ -16,6 +16,7 @@
 #include "secmem.h"
 #include "session.h"
 #include "spool.h"
+#include "spool_gauge.h"
 
 #ifndef SCANKIOSK_FONT_DIR
 #define SCANKIOSK_FONT_DIR "/usr/share/fonts/truetype/noto"
@@ -147,6 +148,8 @@ void ui_clear(struct ui *ui)
 	set_color(ui, ui->theme->bg);
 	SDL_RenderClear(ui->renderer);
 	ui->widget_count = 0;
+	ui->text_count = 0;
+	ui->text_owner = -1;
 }
 
 void ui_fill(struct ui *ui, SDL_Rect r, SDL_Color c)
@@ -218,27 +221,80 @@ static int wrap(struct ui *ui, const char *text, const struct text_style *st, in
 	return n;
 }
 
-/* Draws wrapped text. With center, the block's cap heights are centred in r;
- * otherwise the first line's box starts at r.y. Returns the block's height. */
-static int draw_text(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r,
-                     enum ui_align align, SDL_Color color, bool private, bool center)
+/* Script mode: what a text block took (layout.h). Typed text is recorded
+ * by its rectangles only. */
+static void record_text(struct ui *ui, const char *utf8, const struct text_style *st, SDL_Rect box,
+                        SDL_Rect ink, bool private)
 {
+	if (!ui->record_layout || ui->text_count == UI_TEXTS_MAX)
+		return;
+	struct ui_text_record *rec = &ui->texts[ui->text_count++];
+	*rec = (struct ui_text_record){
+	        .box = box, .ink = ink, .owner = ui->text_owner, .private = private};
+	if (private)
+		return;
+	rec->missing = text_missing_glyphs(ui->text, utf8, st);
+	size_t n = strnlen(utf8, sizeof(rec->what) - 1);
+	while (n > 0 && utf8[n] && ((unsigned char)utf8[n] & 0xc0) == 0x80)
+		n--; /* not in the middle of a character */
+	memcpy(rec->what, utf8, n);
+	rec->what[n] = '\0';
+}
+
+static void add_ink(SDL_Rect *ink, SDL_Rect dst, const struct text_line *line)
+{
+	if (line->ink.w == 0)
+		return;
+	SDL_Rect li = {dst.x + line->ink.x, dst.y + line->ink.y, line->ink.w, line->ink.h};
+	if (ink->w == 0)
+		*ink = li;
+	else
+		SDL_UnionRect(ink, &li, ink);
+}
+
+/* Lines of utf8 wrapped to maxw in style st; *widest (may be NULL) receives
+ * the widest line's width (wider than maxw when one word is). */
+static int measure(struct ui *ui, const char *utf8, const struct text_style *st, int maxw,
+                   int *widest)
+{
+	if (widest)
+		*widest = 0;
 	if (!utf8 || !*utf8)
 		return 0;
-	struct text_style st = style_for(ui, role, color);
 	size_t cap = strnlen(utf8, 4096) + 1;
 	char *buf = malloc(cap);
 	if (!buf)
 		return 0;
 	const char *lines[WRAP_LINES];
-	int n = wrap(ui, utf8, &st, r.w, buf, cap, lines);
-	int lh = text_height(ui->text, &st);
-	int base = r.y + text_ascent(ui->text, &st);
+	int n = wrap(ui, utf8, st, maxw, buf, cap, lines);
+	for (int i = 0; widest && i < n; i++)
+		*widest = SDL_max(*widest, text_width(ui->text, lines[i], st));
+	secmem_free(buf, cap);
+	return n;
+}
+
+/* Draws wrapped text in style st. With center, the block's cap heights are
+ * centred in r; otherwise the first line's box starts at r.y. Returns the
+ * block's height. */
+static int draw_styled(struct ui *ui, const char *utf8, const struct text_style *st, SDL_Rect r,
+                       enum ui_align align, bool private, bool center)
+{
+	if (!utf8 || !*utf8)
+		return 0;
+	size_t cap = strnlen(utf8, 4096) + 1;
+	char *buf = malloc(cap);
+	if (!buf)
+		return 0;
+	const char *lines[WRAP_LINES];
+	int n = wrap(ui, utf8, st, r.w, buf, cap, lines);
+	int lh = text_height(ui->text, st);
+	int base = r.y + text_ascent(ui->text, st);
 	if (center)
-		base = r.y + r.h / 2 - (n - 1) * lh / 2 + st.cap_px / 2;
+		base = r.y + r.h / 2 - (n - 1) * lh / 2 + st->cap_px / 2;
+	SDL_Rect ink = {0, 0, 0, 0};
 	for (int i = 0; i < n; i++, base += lh) {
 		struct text_line line;
-		if (!text_line(ui->text, lines[i], &st, !private, &line))
+		if (!text_line(ui->text, lines[i], st, !private, &line))
 			continue;
 		int x = r.x;
 		bool to_right = (align == UI_ALIGN_END) != ui->rtl;
@@ -248,10 +304,52 @@ static int draw_text(struct ui *ui, const char *utf8, enum text_role role, SDL_R
 			x = r.x + r.w - line.w;
 		SDL_Rect dst = {x, base - line.ascent, line.w, line.h};
 		SDL_RenderCopy(ui->renderer, line.tex, NULL, &dst);
+		add_ink(&ink, dst, &line);
 		text_line_release(&line);
 	}
 	secmem_free(buf, cap);
+	record_text(ui, utf8, st, r, ink, private);
 	return n * lh;
+}
+
+static int draw_text(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r,
+                     enum ui_align align, SDL_Color color, bool private, bool center)
+{
+	struct text_style st = style_for(ui, role, color);
+	return draw_styled(ui, utf8, &st, r, align, private, center);
+}
+
+double ui_to_mm(const struct ui *ui, int px)
+{
+	return px * 25.4 / ui->dpi;
+}
+
+double ui_line_mm(struct ui *ui, enum text_role role)
+{
+	struct text_style st = style_for(ui, role, ui->theme->fg);
+	return ui_to_mm(ui, text_height(ui->text, &st));
+}
+
+double ui_text_height_mm(struct ui *ui, const char *utf8, enum text_role role, double width_mm)
+{
+	struct text_style st = style_for(ui, role, ui->theme->fg);
+	int n = measure(ui, utf8, &st, ui_mm(ui, width_mm), NULL);
+	/* A pixel more: the boxes are rounded to pixels. */
+	return n ? ui_to_mm(ui, n * text_height(ui->text, &st) + 1) : 0;
+}
+
+double ui_text_widest_mm(struct ui *ui, const char *utf8, enum text_role role, double width_mm)
+{
+	struct text_style st = style_for(ui, role, ui->theme->fg);
+	int widest = 0;
+	(void)measure(ui, utf8, &st, ui_mm(ui, width_mm), &widest);
+	return ui_to_mm(ui, widest);
+}
+
+double ui_text_width_mm(struct ui *ui, const char *utf8, enum text_role role)
+{
+	struct text_style st = style_for(ui, role, ui->theme->fg);
+	return ui_to_mm(ui, text_width(ui->text, utf8, &st) + 1);
 }
 
 int ui_text(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r, enum ui_align align,
@@ -327,20 +425,61 @@ int ui_text_center(struct ui *ui, const char *utf8, enum text_role role, SDL_Rec
 	return draw_text(ui, utf8, role, r, UI_ALIGN_CENTER, color, false, true);
 }
 
-void ui_text_fit(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg)
+/* The padding on either side of a button's label. */
+#define LABEL_PAD_MM 1.5
+
+/*
+ * The style a label is set in to fit inner (pixels): bold in one line;
+ * else regular in one line; else regular wrapped at spaces when every word
+ * fits and the lines fit the height; else the same at the UI_MIN_CAP_MM
+ * floor, where the look's size is larger (large text, high contrast): a word
+ * like "Arbeitsunfähigkeitsbescheinigung" or "Українська" cannot wrap.
+ * Never under the floor.
+ */
+static struct text_style label_style(struct ui *ui, const char *label, int inner_w, int inner_h,
+                                     SDL_Color fg)
 {
-	int pad = ui_mm(ui, 1.5);
-	SDL_Rect inner = {r.x + pad, r.y, r.w - 2 * pad, r.h};
-	/* Too wide in bold: the regular weight, then wrapping, never smaller. */
 	struct text_style bold = style_for(ui, TEXT_BOLD, fg);
-	enum text_role role = TEXT_BOLD;
-	if (text_width(ui->text, label, &bold) > inner.w)
-		role = TEXT_BODY;
-	draw_text(ui, label, role, inner, UI_ALIGN_CENTER, fg, false, true);
+	if (text_width(ui->text, label, &bold) <= inner_w)
+		return bold;
+	struct text_style reg = style_for(ui, TEXT_BODY, fg);
+	struct text_style small = reg;
+	small.cap_px = SDL_min(reg.cap_px, ui_mm(ui, UI_MIN_CAP_MM));
+	const struct text_style *tries[] = {&reg, &small};
+	for (size_t i = 0; i < 2; i++) {
+		int widest = 0;
+		int n = measure(ui, label, tries[i], inner_w, &widest);
+		if (widest <= inner_w && (n == 1 || n * text_height(ui->text, tries[i]) <= inner_h))
+			return *tries[i];
+	}
+	return small;
 }
 
-const struct ui_widget *ui_button(struct ui *ui, const char *id, SDL_Rect r, const char *label,
-                                  enum ui_style style, bool enabled)
+static void fit_label(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg, double pad_mm)
+{
+	int pad = ui_mm(ui, pad_mm);
+	SDL_Rect inner = {r.x + pad, r.y, r.w - 2 * pad, r.h};
+	struct text_style st = label_style(ui, label, inner.w, inner.h, fg);
+	draw_styled(ui, label, &st, inner, UI_ALIGN_CENTER, false, true);
+}
+
+void ui_text_fit(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg)
+{
+	fit_label(ui, label, r, fg, LABEL_PAD_MM);
+}
+
+double ui_button_height_mm(struct ui *ui, const char *label, double width_mm, double min_mm)
+{
+	int inner = ui_mm(ui, width_mm) - 2 * ui_mm(ui, LABEL_PAD_MM);
+	/* The height wrapping at the look's size takes, if every word fits. */
+	struct text_style st = label_style(ui, label, inner, ui->h, ui->theme->fg);
+	int n = measure(ui, label, &st, inner, NULL);
+	double need = ui_to_mm(ui, n * text_height(ui->text, &st)) + 2.0;
+	return SDL_max(need, min_mm);
+}
+
+static const struct ui_widget *button(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                                      enum ui_style style, bool enabled, double pad_mm)
 {
 	const struct ui_theme *t = ui->theme;
 	SDL_Color bg = t->button_bg, fg = t->button_fg;
@@ -369,40 +508,146 @@ const struct ui_widget *ui_button(struct ui *ui, const char *id, SDL_Rect r, con
 	ui_fill(ui, r, bg);
 	ui_frame(ui, r, down ? t->focus : t->border,
 	         SDL_max(1, ui_mm(ui, t->border_mm)) * (down ? 3 : 1));
-	if (label && *label)
-		ui_text_fit(ui, label, r, fg);
-	return ui_widget_add(ui, id, UI_WIDGET_BUTTON, r, enabled);
+	if (label && *label) {
+		ui->text_owner = (int)ui->widget_count; /* the widget added below */
+		fit_label(ui, label, r, fg, pad_mm);
+		ui->text_owner = -1;
+	}
+	/* A button's label is never typed text: expect-text may check it. */
+	struct ui_widget *w = widget_add(ui, id, UI_WIDGET_BUTTON, r, enabled);
+	if (w && label)
+		w->text_hash = ui_text_hash(label);
+	return w;
 }
 
-const struct ui_widget *ui_field(struct ui *ui, const char *id, SDL_Rect r, const char *label,
-                                 const char *value, bool focused, const char *message)
+const struct ui_widget *ui_button(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                                  enum ui_style style, bool enabled)
+{
+	return button(ui, id, r, label, style, enabled, LABEL_PAD_MM);
+}
+
+/* A key's label: one glyph or a short word, centred by its ink (an Arabic
+ * letter's dots reach far above or below the baseline), in bold at the
+ * look's size, or at the UI_MIN_CAP_MM floor when that does not fit. */
+static void key_label(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg)
+{
+	int pad = ui_mm(ui, 0.5);
+	SDL_Rect inner = {r.x + pad, r.y + pad, r.w - 2 * pad, r.h - 2 * pad};
+	struct text_style st = style_for(ui, TEXT_BOLD, fg);
+	struct text_line line;
+	if (!text_line(ui->text, label, &st, true, &line))
+		return;
+	if ((line.ink.w > inner.w || line.ink.h > inner.h) &&
+	    st.cap_px > ui_mm(ui, UI_MIN_CAP_MM)) {
+		st.cap_px = ui_mm(ui, UI_MIN_CAP_MM);
+		if (!text_line(ui->text, label, &st, true, &line))
+			return;
+	}
+	if (line.ink.w == 0)
+		return;
+	SDL_Rect dst = {inner.x + (inner.w - line.ink.w) / 2 - line.ink.x,
+	                inner.y + (inner.h - line.ink.h) / 2 - line.ink.y, line.w, line.h};
+	SDL_RenderCopy(ui->renderer, line.tex, NULL, &dst);
+	SDL_Rect ink = {0, 0, 0, 0};
+	add_ink(&ink, dst, &line);
+	record_text(ui, label, &st, inner, ink, false);
+}
+
+const struct ui_widget *ui_key(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                               enum ui_style style)
+{
+	const struct ui_theme *t = ui->theme;
+	bool selected = style == UI_STYLE_SELECTED;
+	SDL_Color bg = selected ? t->selected_bg : t->button_bg;
+	SDL_Color fg = selected ? t->selected_fg : t->button_fg;
+	bool down = pressed_is(ui, id);
+	ui_fill(ui, r, bg);
+	ui_frame(ui, r, down ? t->focus : t->border,
+	         SDL_max(1, ui_mm(ui, t->border_mm)) * (down ? 3 : 1));
+	if (label && *label) {
+		ui->text_owner = (int)ui->widget_count; /* the widget added below */
+		key_label(ui, label, r, fg);
+		ui->text_owner = -1;
+	}
+	return ui_widget_add(ui, id, UI_WIDGET_KEY, r, true);
+}
+
+/* The field's box height, mm: a finger's width plus, and room for a line of
+ * Latin text (what is typed is clipped to the box: the rare Arabic mark that
+ * reaches higher is cut, never drawn over a neighbour). */
+static double field_box_mm(struct ui *ui)
+{
+	struct text_style st = style_for(ui, TEXT_BODY, ui->theme->fg);
+	st.rtl = false;
+	return SDL_max(UI_MIN_TARGET_MM + 2, ui_to_mm(ui, text_height(ui->text, &st)) + 3);
+}
+
+double ui_field_height_mm(struct ui *ui, const char *label, double width_mm)
+{
+	return ui_text_height_mm(ui, label, TEXT_BOLD, width_mm) + field_box_mm(ui);
+}
+
+/* What a customer typed, in one line in vr: from the start side, or, when it
+ * is longer than the box, its end (where typing goes on), clipped. Never
+ * cached (text.h). Returns the x of the caret. */
+static int draw_value(struct ui *ui, const char *value, SDL_Rect vr)
 {
 	const struct ui_theme *t = ui->theme;
 	struct text_style st = style_for(ui, TEXT_BODY, t->fg);
-	int lh = text_height(ui->text, &st);
-	SDL_Rect lr = {r.x, r.y, r.w, lh * 2};
-	int label_h = ui_text(ui, label, TEXT_BOLD, lr, UI_ALIGN_START, t->fg);
-	SDL_Rect box = {r.x, r.y + label_h, r.w,
-	                SDL_max(ui_mm(ui, UI_MIN_TARGET_MM + 2), lh + ui_mm(ui, 3))};
+	struct text_line line;
+	if (!value || !*value || !text_line(ui->text, value, &st, false, &line))
+		return ui->rtl ? vr.x + vr.w - 3 : vr.x + 2;
+	bool overflow = line.w > vr.w;
+	int x = ui->rtl != overflow ? vr.x + vr.w - line.w : vr.x;
+	int base = vr.y + (vr.h + st.cap_px) / 2;
+	SDL_Rect dst = {x, base - line.ascent, line.w, line.h};
+	SDL_RenderSetClipRect(ui->renderer, &vr);
+	SDL_RenderCopy(ui->renderer, line.tex, NULL, &dst);
+	SDL_RenderSetClipRect(ui->renderer, NULL);
+	SDL_Rect ink = {0, 0, 0, 0}, shown;
+	add_ink(&ink, dst, &line);
+	if (!SDL_IntersectRect(&ink, &vr, &shown))
+		shown = (SDL_Rect){0, 0, 0, 0};
+	record_text(ui, NULL, &st, vr, shown, true);
+	int caret = ui->rtl ? x - 3 : x + line.w + 2;
+	text_line_release(&line);
+	return SDL_clamp(caret, vr.x, vr.x + vr.w - 2);
+}
+
+const struct ui_widget *ui_field(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                                 const char *value, bool focused, bool invalid)
+{
+	const struct ui_theme *t = ui->theme;
+	int label_h = ui_text(ui, label, TEXT_BOLD, (SDL_Rect){r.x, r.y, r.w, ui->h},
+	                      UI_ALIGN_START, t->fg);
+	SDL_Rect box = {r.x, r.y + label_h, r.w, ui_mm(ui, field_box_mm(ui))};
+	int bw = SDL_max(1, ui_mm(ui, t->border_mm));
 	ui_fill(ui, box, t->field_bg);
-	ui_frame(ui, box, focused ? t->focus : t->border,
-	         SDL_max(1, ui_mm(ui, t->border_mm)) * (focused ? 3 : 1));
+	SDL_Color frame = focused ? t->focus : invalid ? t->error : t->border;
+	ui_frame(ui, box, frame, bw * (focused || invalid ? 3 : 1));
 	int pad = ui_mm(ui, 2.5);
-	SDL_Rect vr = {box.x + pad, box.y, box.w - 2 * pad, box.h};
-	if (value && *value)
-		draw_text(ui, value, TEXT_BODY, vr, UI_ALIGN_START, t->fg, true, true);
+	SDL_Rect vr = {box.x + pad, box.y + bw * 3, box.w - 2 * pad, box.h - bw * 6};
+	if (invalid) {
+		/* A marker on the end side; the screen tells why. */
+		int m = box.h - 2 * ui_mm(ui, 1.5);
+		SDL_Rect mark = {ui->rtl ? box.x + ui_mm(ui, 1.5)
+		                         : box.x + box.w - ui_mm(ui, 1.5) - m,
+		                 box.y + ui_mm(ui, 1.5), m, m};
+		ui_icon(ui, UI_ICON_ALERT, mark, t->error);
+		vr.w -= m + ui_mm(ui, 1);
+		if (ui->rtl)
+			vr.x += m + ui_mm(ui, 1);
+	}
+	ui->text_owner = (int)ui->widget_count; /* the box, added below */
+	int cx = draw_value(ui, value, vr);
+	ui->text_owner = -1;
 	if (focused) {
 		/* A caret after the text (at the end side). */
-		int tw = value && *value ? text_width(ui->text, value, &st) : 0;
-		int cx = ui->rtl ? vr.x + vr.w - tw - 3 : vr.x + tw + 2;
+		struct text_style st = style_for(ui, TEXT_BODY, t->fg);
 		int ch = st.cap_px * 3 / 2;
 		ui_fill(ui,
 		        (SDL_Rect){cx, box.y + (box.h - ch) / 2, SDL_max(2, ui_mm(ui, 0.5)), ch},
 		        t->focus);
-	}
-	if (message && *message) {
-		SDL_Rect mr = {r.x, box.y + box.h + ui_mm(ui, 0.5), r.w, lh * 2};
-		ui_text(ui, message, TEXT_BOLD, mr, UI_ALIGN_START, t->error);
 	}
 	return ui_widget_add(ui, id, UI_WIDGET_FIELD, box, true);
 }
@@ -439,6 +684,33 @@ void ui_icon(struct ui *ui, enum ui_icon icon, SDL_Rect r, SDL_Color c)
 		SDL_RenderFillRectF(ui->renderer, &stem);
 		break;
 	}
+	case UI_ICON_ALERT: {
+		/* A disc with "!" cut out of it. */
+		enum { SEGMENTS = 32 };
+		float rad = s * 0.95f;
+		for (int i = 0; i < SEGMENTS; i++) {
+			float a0 = (float)i * 6.2831853f / SEGMENTS;
+			float a1 = (float)(i + 1) * 6.2831853f / SEGMENTS;
+			triangle(ui, (SDL_FPoint){cx, cy},
+			         (SDL_FPoint){cx + rad * SDL_cosf(a0), cy + rad * SDL_sinf(a0)},
+			         (SDL_FPoint){cx + rad * SDL_cosf(a1), cy + rad * SDL_sinf(a1)}, c);
+		}
+		set_color(ui, ui->theme->field_bg);
+		SDL_FRect bar = {cx - s * 0.12f, cy - s * 0.6f, s * 0.24f, s * 0.75f};
+		SDL_FRect dot = {cx - s * 0.13f, cy + s * 0.32f, s * 0.26f, s * 0.26f};
+		SDL_RenderFillRectF(ui->renderer, &bar);
+		SDL_RenderFillRectF(ui->renderer, &dot);
+		break;
+	}
+	case UI_ICON_PREV:
+	case UI_ICON_NEXT: {
+		/* Earlier things lie on the start side: left, or right in RTL. */
+		float dir = (icon == UI_ICON_NEXT) != ui->rtl ? 1.0f : -1.0f;
+		triangle(ui, (SDL_FPoint){cx + dir * s * 0.6f, cy},
+		         (SDL_FPoint){cx - dir * s * 0.4f, cy - s * 0.7f},
+		         (SDL_FPoint){cx - dir * s * 0.4f, cy + s * 0.7f}, c);
+		break;
+	}
 	}
 }
 
@@ -447,6 +719,25 @@ void ui_icon(struct ui *ui, enum ui_icon icon, SDL_Rect r, SDL_Color c)
 static double lang_row_mm(const struct ui *ui)
 {
 	return SDL_max(UI_MIN_TARGET_MM + 1.0, ui->theme->button_mm * 0.85);
+}
+
+/* A title of more than two lines at the title size is set at the bold text
+ * size instead (long languages, the large-text look). */
+static enum text_role title_role(struct ui *ui, const char *title, double width_mm)
+{
+	struct text_style st = style_for(ui, TEXT_TITLE, ui->theme->fg);
+	return measure(ui, title, &st, ui_mm(ui, width_mm), NULL) > 2 ? TEXT_BOLD : TEXT_TITLE;
+}
+
+double ui_chrome_height_mm(struct ui *ui, const char *title)
+{
+	const struct ui_theme *t = ui->theme;
+	double y = t->gap_mm * 3 + lang_row_mm(ui);
+	if (title && *title) {
+		double w = ui->w_mm - t->gap_mm * 4;
+		y += ui_text_height_mm(ui, title, title_role(ui, title, w), w) + t->gap_mm;
+	}
+	return y;
 }
 
 double ui_chrome(struct ui *ui, const char *title)
@@ -459,14 +750,18 @@ double ui_chrome(struct ui *ui, const char *title)
 		char id[16];
 		snprintf(id, sizeof(id), "lang-%s", language_code((enum language)i));
 		SDL_Rect r = ui_px(ui, gap + i * (w + gap), gap, w, row);
-		ui_button(ui, id, r, language_native_name((enum language)i),
-		          (enum language)i == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true);
+		/* Narrow buttons, one word each ("Українська"): little padding. */
+		button(ui, id, r, language_native_name((enum language)i),
+		       (enum language)i == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true,
+		       0.5);
 	}
 	double y = gap + row + gap * 2;
 	if (title && *title) {
-		SDL_Rect tr = ui_px(ui, gap * 2, y, ui->w_mm - gap * 4, ui->h_mm / 4);
-		int h = ui_text(ui, title, TEXT_TITLE, tr, UI_ALIGN_START, t->fg);
-		y += h * 25.4 / ui->dpi + gap;
+		double tw = ui->w_mm - gap * 4;
+		enum text_role role = title_role(ui, title, tw);
+		double th = ui_text_height_mm(ui, title, role, tw);
+		ui_text(ui, title, role, ui_px(ui, gap * 2, y, tw, th), UI_ALIGN_START, t->fg);
+		y += th + gap;
 	}
 	return y;
 }
@@ -570,20 +865,31 @@ static void handle_key(struct ui *ui, const SDL_KeyboardEvent *key)
 	}
 }
 
-/* Takes what the scan service queued: pages into the session, the job's end. */
+/* Takes what the scan service queued: pages into the session, the job's end.
+ * Every page of the running job renews the inactivity hold's deadline, so a
+ * long feeder batch is not cut, while a scanner that stops making progress
+ * does not keep the session open for ever (check_idle). */
 static void pump_scan(struct ui *ui)
 {
 	struct scan_service_event ev;
 	while (scan_service_poll(ui->scan, &ev)) {
+		bool ours = ui->scan_job && ev.job == ui->scan_job && !ui->scan_discard;
 		switch (ev.kind) {
+		case SCAN_SERVICE_EVENT_PAGE_STARTED:
+			if (ours)
+				idle_hold_renew(&ui->idle);
+			break;
 		case SCAN_SERVICE_EVENT_PAGE_READY: {
-			struct scan_page *page = ev.page_result;
-			if (!page)
-				break;
-			if (ev.job != ui->scan_job || ui->scan_discard) {
-				scan_page_destroy(page);
+			if (!ours) {
+				/* An old job's page, or the session was wiped: zeroed. */
+				scan_service_event_discard(&ev);
 				break;
 			}
+			idle_hold_renew(&ui->idle);
+			struct scan_page *page = ev.page_result;
+			ev.page_result = NULL;
+			if (!page)
+				break;
 			enum session_status st;
 			if (ui->rescan_index >= 0) {
 				st = session_page_replace(ui->session, (size_t)ui->rescan_index,
@@ -614,24 +920,23 @@ static void pump_scan(struct ui *ui)
 			log_info("scanner %s (%s)", scan_service_state_name(ev.state),
 			         scan_problem_name(ev.problem));
 			break;
-		case SCAN_SERVICE_EVENT_PAGE_STARTED:
 		case SCAN_SERVICE_EVENT_LAST:
 			break;
 		}
 	}
 }
 
-uint32_t ui_scan_start(struct ui *ui, unsigned max_pages)
+uint32_t ui_scan_start(struct ui *ui, uint32_t max_pages)
 {
-	if (ui->scan_job)
+	if (ui->scan_job || max_pages == 0)
 		return 0;
-	uint32_t job = scan_service_scan(ui->scan, SCAN_SERVICE_SOURCE_DEFAULT, max_pages);
+	uint32_t job = scan_service_start(ui->scan, SCAN_SERVICE_SOURCE_DEFAULT, max_pages);
 	if (job) {
 		ui->scan_job = job;
 		ui->scan_problem = SCAN_PROBLEM_NONE;
 		ui->scan_discard = false;
 		idle_hold(&ui->idle);
-		log_info("scan job %u started", job);
+		log_info("scan job %u started (at most %u pages)", job, max_pages);
 	}
 	return job;
 }
@@ -703,7 +1008,14 @@ static void wipe(struct ui *ui, const char *why)
 	ui->rescan_index = -1;
 	ui->rescan_done = false;
 	ui->scan_problem = SCAN_PROBLEM_NONE;
+	if (ui->committing) {
+		/* The commit goes on without the session (session_wipe) and
+		 * never notifies: its hold ends here. */
+		ui->committing = false;
+		idle_release(&ui->idle);
+	}
 	session_wipe(ui->session);
+	(void)session_commit_orphans(ui->session);
 	page_view_clear(ui->page_view);
 	ui_thumbs_clear(ui);
 	memset(&ui->receipt, 0, sizeof(ui->receipt));
@@ -724,6 +1036,9 @@ static void check_idle(struct ui *ui)
 	enum idle_state st = idle_state(&ui->idle, &countdown);
 	if (st == IDLE_ACTIVE)
 		return;
+	if (st == IDLE_EXPIRED && idle_hold_overdue(&ui->idle))
+		log_warning("scan or commit made no progress for %u s: session ended",
+		            (unsigned)(ui->idle.hold_limit_ms / 1000u));
 	if (ui->screen == FLOW_WELCOME) {
 		/* Nobody is in a session; only a chosen language is left to undo. */
 		if (ui->lang != LANGUAGE_DE || session_has_data(ui->session))
@@ -858,6 +1173,11 @@ static int start_model(struct ui *ui, const struct config *cfg, bool scripted)
 	ui->page_view = page_view_create(handle_notify, ui);
 	if (!ui->page_view)
 		return -1;
+	ui->gauge = spool_gauge_create(cfg->spool.dir, &limits, 0, handle_notify, ui);
+	if (!ui->gauge) {
+		log_error("the spool gauge cannot start");
+		return -1;
+	}
 	return 0;
 }
 
@@ -866,6 +1186,7 @@ int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *op
 	memset(ui, 0, sizeof(*ui));
 	ui->cfg = cfg;
 	ui->pressed = -1;
+	ui->text_owner = -1;
 	ui->rescan_index = -1;
 	ui->allow_close = opts->windowed;
 	ui->dpi = cfg->kiosk.panel_dpi ? cfg->kiosk.panel_dpi : 96;
@@ -926,6 +1247,7 @@ int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *op
 		ui->script = script_load(opts->script_path);
 		if (!ui->script)
 			return -1;
+		ui->record_layout = true; /* for check-layout */
 	}
 	ui_set_language(ui, LANGUAGE_DE);
 	ui->screen = FLOW_WELCOME;
@@ -943,6 +1265,7 @@ void ui_finish(struct ui *ui)
 	if (ui->scan)
 		scan_service_abort(ui->scan);
 	scan_service_destroy(ui->scan);
+	spool_gauge_destroy(ui->gauge);
 	page_view_destroy(ui->page_view);
 	session_destroy(ui->session);
 	spool_destroy(ui->spool);

@@ -25,6 +25,7 @@
 #include "i18n.h"
 #include "idle.h"
 #include "language.h"
+#include "layout.h"
 #include "spool.h"
 #include "text.h"
 #include "theme.h"
@@ -37,10 +38,12 @@ struct scan_service;
 struct script;
 struct session;
 struct scan_page;
+struct spool_gauge;
 
 #define UI_THUMBS_MAX    64
 #define UI_WIDGET_ID_MAX 40
 #define UI_WIDGETS_MAX   160
+#define UI_TEXTS_MAX     160
 
 enum ui_widget_kind {
 	UI_WIDGET_BUTTON,
@@ -114,6 +117,7 @@ struct ui {
 	struct session *session;
 	struct scan_service *scan;
 	struct spool *spool;
+	struct spool_gauge *gauge; /* "can the spool take it?" without waiting on the disk */
 	uint8_t public_key[CONTAINER_KEY_BYTES];
 	struct idle_timer idle;
 	struct flow flow;
@@ -127,10 +131,14 @@ struct ui {
 	bool committing;   /* a commit runs (confirm screen) */
 	struct spool_receipt receipt; /* the last commit's, for the receipt screen */
 
-	/* Thumbnail textures (page content: destroyed on wipe). */
+	/* Thumbnail textures (page content: zeroed and destroyed on wipe). Keyed
+	 * by the page struct, its thumbnail buffer, content and turns: a page
+	 * turned twice may get its old struct's address back with the same hash. */
 	struct ui_thumb {
 		const void *page;
+		const void *pixels;
 		uint8_t sha[8];
+		int turns;
 		SDL_Texture *tex;
 	} thumbs[UI_THUMBS_MAX];
 
@@ -150,6 +158,12 @@ struct ui {
 	struct ui_widget widgets[UI_WIDGETS_MAX];
 	size_t widget_count;
 	int pressed; /* index of the widget under a finger, -1 none */
+
+	/* Script mode: the text blocks of the frame, for `check-layout` (layout.h). */
+	bool record_layout;
+	struct ui_text_record texts[UI_TEXTS_MAX];
+	size_t text_count;
+	int text_owner; /* the widget the text being drawn labels; -1 none */
 
 	bool dirty;
 	bool animating;      /* draw at 60 Hz until it clears */
@@ -194,18 +208,20 @@ void ui_set_language(struct ui *ui, enum language lang);
  * German, welcome. why goes to the log ("finish", "inactivity"). */
 void ui_end_session(struct ui *ui, const char *why);
 
-/* Starts a scan (the configured source) unless one runs: the job id, or 0 when
- * the scanner is not ready. Pages go into the session (or replace
- * rescan_index); the inactivity timer is held until the job ends. */
-uint32_t ui_scan_start(struct ui *ui, unsigned max_pages);
+/* Starts a scan (the configured source) of at most max_pages pages (0: none,
+ * nothing starts) unless one runs: the job id, or 0 when the scanner is not
+ * ready. Pages go into the session (or replace rescan_index); the inactivity
+ * timer is held until the job ends, its deadline renewed by every page. */
+uint32_t ui_scan_start(struct ui *ui, uint32_t max_pages);
 
-/* The texture of a page's thumbnail (owned by the cache), or NULL. */
-SDL_Texture *ui_thumb(struct ui *ui, const struct scan_page *page);
-/* Destroys every thumbnail texture. */
+/* The texture of a page's thumbnail (owned by the cache), or NULL. turns:
+ * session_page_rotation() of the page (its thumbnail is turned already). */
+SDL_Texture *ui_thumb(struct ui *ui, const struct scan_page *page, int turns);
+/* Zeroes and destroys every thumbnail texture. */
 void ui_thumbs_clear(struct ui *ui);
 /* Draws a page's thumbnail fitted into r, with a frame; registers id. */
 const struct ui_widget *ui_page_tile(struct ui *ui, const char *id, SDL_Rect r,
-                                     const struct scan_page *page, bool selected);
+                                     const struct scan_page *page, int turns, bool selected);
 
 /* Wakes the loop from any thread. */
 void ui_post_wakeup(struct ui *ui);
@@ -219,7 +235,9 @@ SDL_Rect ui_px(const struct ui *ui, double x, double y, double w, double h);
 void ui_clear(struct ui *ui);
 void ui_fill(struct ui *ui, SDL_Rect r, SDL_Color c);
 void ui_frame(struct ui *ui, SDL_Rect r, SDL_Color c, int width);
-/* Draws text in r; returns the height used (pixels). Wraps at spaces. */
+/* Draws text in r; returns the height used (pixels). Wraps at spaces. r is
+ * the space the text may take: text that needs more spills over (and fails
+ * the layout check), it is never shrunk. */
 int ui_text(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r, enum ui_align align,
             SDL_Color color);
 /* Same, for text a customer typed: never cached, never logged. */
@@ -228,13 +246,40 @@ int ui_text_private(struct ui *ui, const char *utf8, enum text_role role, SDL_Re
 /* Text centred in r both ways. */
 int ui_text_center(struct ui *ui, const char *utf8, enum text_role role, SDL_Rect r,
                    SDL_Color color);
-/* A label centred in r (bold; regular, then wrapped, when too wide). */
+/* A label centred in r: bold; regular when too wide; then wrapped at spaces;
+ * at the UI_MIN_CAP_MM floor when a word is still too wide or the lines too
+ * many for r (never smaller). */
 void ui_text_fit(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg);
+/* What ui_text would take: the height (mm) of utf8 wrapped to width_mm, and
+ * the width (mm) of one unwrapped line. For laying out before drawing. */
+double ui_text_height_mm(struct ui *ui, const char *utf8, enum text_role role, double width_mm);
+double ui_text_width_mm(struct ui *ui, const char *utf8, enum text_role role);
+/* The widest line of utf8 wrapped to width_mm (more than width_mm when a
+ * word alone is wider). */
+double ui_text_widest_mm(struct ui *ui, const char *utf8, enum text_role role, double width_mm);
+/* The height (mm) of one line of role. */
+double ui_line_mm(struct ui *ui, enum text_role role);
+/* The height (mm) a button needs to hold label in one line, or wrapped when
+ * width_mm is too narrow (ui_text_fit), with room above and below; at least
+ * min_mm. */
+double ui_button_height_mm(struct ui *ui, const char *label, double width_mm, double min_mm);
+/* Pixels to millimetres. */
+double ui_to_mm(const struct ui *ui, int px);
 const struct ui_widget *ui_button(struct ui *ui, const char *id, SDL_Rect r, const char *label,
                                   enum ui_style style, bool enabled);
-/* A text field: label above, the value (private), a message slot below. */
+/* A keyboard key (UI_WIDGET_KEY): its label centred by its ink, shrunk to the
+ * UI_MIN_CAP_MM floor when the look's size does not fit the key.
+ * UI_STYLE_SELECTED shows a key that is on (shift). */
+const struct ui_widget *ui_key(struct ui *ui, const char *id, SDL_Rect r, const char *label,
+                               enum ui_style style);
+/* A text field: its label above (wrapped to r.w), the box with the value
+ * (private: one line, its end shown when it is too long) below; r.h is
+ * ignored. invalid marks the box (a red frame and "!" on the end side); the
+ * message itself is the screen's to show. Returns the box's widget. */
 const struct ui_widget *ui_field(struct ui *ui, const char *id, SDL_Rect r, const char *label,
-                                 const char *value, bool focused, const char *message);
+                                 const char *value, bool focused, bool invalid);
+/* The height (mm) ui_field takes for label at width_mm. */
+double ui_field_height_mm(struct ui *ui, const char *label, double width_mm);
 const struct ui_widget *ui_widget_add(struct ui *ui, const char *id, enum ui_widget_kind kind,
                                       SDL_Rect r, bool enabled);
 const struct ui_widget *ui_widget_find(const struct ui *ui, const char *id);
@@ -247,13 +292,20 @@ uint64_t ui_text_hash(const char *text);
 enum ui_icon {
 	UI_ICON_BACKSPACE,
 	UI_ICON_SHIFT,
+	UI_ICON_ALERT, /* "!" in a disc: something here needs the customer */
+	UI_ICON_PREV,  /* a triangle pointing to the start side */
+	UI_ICON_NEXT,  /* a triangle pointing to the end side */
 };
 /* Draws a small pictogram centred in r (mirrored where direction matters). */
 void ui_icon(struct ui *ui, enum ui_icon icon, SDL_Rect r, SDL_Color c);
 
-/* The chrome most screens share: the language row on top, the title. Returns
- * the y (mm) where the content starts. */
+/* The chrome most screens share: the language row on top, the title (at the
+ * bold text size when it would take more than two lines at the title size).
+ * Returns the y (mm) where the content starts. */
 double ui_chrome(struct ui *ui, const char *title);
+/* That y without drawing (for a screen that leaves the title out when its
+ * content would not fit under it). */
+double ui_chrome_height_mm(struct ui *ui, const char *title);
 /* The bottom row: back (when back_id) on the start side, next on the end side.
  * Returns the y (mm) where the bottom row starts. */
 double ui_footer(struct ui *ui, const char *back_id, const char *back_label, const char *next_id,
@@ -261,8 +313,9 @@ double ui_footer(struct ui *ui, const char *back_id, const char *back_label, con
 /* Height of the footer row, mm. */
 double ui_footer_mm(const struct ui *ui);
 
-/* The translated label of a category key (screens/category.c). */
-const char *ui_category_label(const char *key);
+/* The label of a category key in the session's language: the site's from
+ * [category.KEY] when given, else the catalog's (screens/category.c). */
+const char *ui_category_label(const struct ui *ui, const char *key);
 
 /* Screens */
 extern const struct ui_screen_impl ui_screen_welcome;

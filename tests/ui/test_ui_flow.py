@@ -17,6 +17,15 @@
     test_ui_flow.py idle      a name typed, then left alone: the warning, then the
                               welcome screen; the name is in no field afterwards and
                               every later screenshot differs from the one with it.
+    test_ui_flow.py rotate    a page turned on the review screen: its large view shows
+                              it turned a quarter clockwise, then upside down (the
+                              screenshots compared with the first one turned), and so
+                              does its thumbnail; it is committed turned.
+    test_ui_flow.py hold      a scan holds the inactivity timer: a feeder batch whose
+                              pages keep coming is not cut (each page renews the
+                              hold's deadline), a scanner that stops making progress
+                              ends the session after the hold limit (600 s, logged),
+                              and the next customer can scan.
 
 Each test works in its own folder under the build tree (tests/ui/work-NAME),
 where the screenshots stay for a person to look at.
@@ -26,6 +35,7 @@ import shutil
 import subprocess
 import sys
 
+import pngimage
 from uitest import CASE, KIOSK, NAME, Kiosk, fail, identify
 
 
@@ -43,8 +53,12 @@ def test_flow(lang=None):
         "expect-screen scan", "wait-widget scan 60", "shot 04-scan.png",
         f"expect-widget-side next {forward}",
         "tap scan", "wait-widget next 120", "shot 05-scan-done.png", "tap next",
-        "expect-screen review", "tap page-3", "shot 06-review.png",
-        "tap page-2", "tap delete", "expect-screen review", "tap page-2",
+        "expect-screen review", "expect-widget page-3", "shot 06-review.png",
+        # A tap shows the page large, with what can be done to it; page 2 is
+        # the blank back and says so.
+        "tap page-2", "expect-widget page-blank", "tap delete", "expect-screen review",
+        "expect-no-widget page-3", "expect-no-widget page-large", "tap page-2",
+        "expect-no-widget page-blank",
         "wait-widget page-large-sharp 30", "expect-widget lang-ar", "expect-widget lang-de",
         "shot 07-review-large.png", "tap view-close", "tap next",
         "expect-screen confirm", "shot 08-confirm.png", "tap send",
@@ -72,10 +86,49 @@ def test_flow(lang=None):
     verify = k.spool("verify")
     if "verified 1, failed 0" not in verify:
         fail(f"verify: {verify}")
+    # What the customer typed and chose, as the Jobcenter will read it.
+    meta = k.metadata()
+    if len(meta) != 1:
+        fail(f"expected the metadata of one submission, got {len(meta)}")
+    m = meta[0]
+    want = {"submission_id": sub_id, "case_number": CASE, "name": NAME,
+            "birth_date": "1980-02-01", "category": "payslip", "language": lang or "de"}
+    for key, value in want.items():
+        if m.get(key) != value:
+            fail(f"metadata {key} is not what was entered")
+    if len(m.get("pages", [])) != 2:
+        fail("the metadata does not list 2 pages")
+    # The blank back side was the page deleted: both kept pages carry ink.
+    if any(p["blank_score"] < 0.01 for p in m["pages"]):
+        fail("the deleted page is not the blank one")
     for n in ("01-welcome", "02-case", "03-category", "04-scan", "05-scan-done", "06-review",
               "07-review-large", "08-confirm", "09-receipt"):
         k.shot(n + ".png")
     print(f"ok: submission {sub_id} with 2 pages, verified; screenshots in {k.work}")
+
+
+def test_site_categories():
+    """A site's own category and label from [category.KEY], in each language."""
+    ar = "\u0628\u062f\u0644 \u0627\u0644\u0633\u0643\u0646"  # "housing allowance"
+    k = Kiosk("categories", ["s01_payslip.png"], 1,
+              kiosk_extra="categories = payslip,housing\n"
+                          "[category.housing]\nde = Wohngeld\n"
+                          f"ar = {ar}\n"
+                          "[category.payslip]\nde = Entgeltabrechnung\n")
+    steps = identify() + [
+        "tap next", "expect-screen category",
+        "expect-text category-housing Wohngeld",
+        "expect-text category-payslip Entgeltabrechnung",
+        "expect-no-widget category-rent",
+        "tap lang-ar", f"expect-text category-housing {ar}",
+        # No English label configured: the site's German one, and the
+        # catalog's for a built-in key.
+        "tap lang-en", "expect-text category-housing Wohngeld",
+        "expect-text category-payslip Pay slip",
+        "tap category-housing", "tap next", "expect-screen scan",
+    ]
+    k.run(steps)
+    print("ok: site categories labelled from the configuration")
 
 
 def test_idle():
@@ -101,6 +154,136 @@ def test_idle():
     if k.shot("01-welcome.png") != k.shot("04-welcome-after.png"):
         fail("the welcome screen after the wipe differs from a fresh one")
     print(f"ok: warning, wipe, welcome; screenshots in {k.work}")
+
+
+def _blocks(path, rect, rows, cols):
+    """Mean luminance of rows x cols blocks of rect (x, y, w, h) in the PNG."""
+    w, h, ch, px = pngimage.read(path)
+    px = pngimage.rgb(ch, px)
+    x0, y0, rw, rh = rect
+    out = [[0.0] * cols for _ in range(rows)]
+    for r in range(rows):
+        for c in range(cols):
+            ya, yb = y0 + r * rh // rows, y0 + (r + 1) * rh // rows
+            xa, xb = x0 + c * rw // cols, x0 + (c + 1) * rw // cols
+            total = n = 0
+            for y in range(ya, yb, 2):
+                row = (y * w) * 3
+                for x in range(xa, xb, 2):
+                    i = row + x * 3
+                    total += px[i] * 3 + px[i + 1] * 6 + px[i + 2]
+                    n += 10
+            out[r][c] = total / max(n, 1)
+    return out
+
+
+def _turn(m, quarters):
+    """m turned quarters * 90 degrees clockwise."""
+    for _ in range(quarters % 4):
+        m = [list(row) for row in zip(*m[::-1])]
+    return m
+
+
+def _diff(a, b):
+    return sum(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)) / (
+        len(a) * len(a[0]))
+
+
+def _rect(log, line_no_hint, wid):
+    """The rectangle a print-widget step logged (the last for wid before the hint)."""
+    found = [l for l in log.splitlines() if f"widget {wid} at " in l]
+    if len(found) <= line_no_hint:
+        fail(f"print-widget {wid} logged {len(found)} times")
+    x, y, w, h = map(int, found[line_no_hint].rsplit(" at ", 1)[1].split())
+    return x, y, w, h
+
+
+def test_rotate():
+    # The payslip: text at the top, a table, a footer line: turned, it is
+    # told apart from its other turns.
+    k = Kiosk("rotate", ["s01_payslip.png"], 1)
+    steps = identify() + [
+        "tap next", "expect-screen category", "tap category-payslip", "tap next",
+        "expect-screen scan", "wait-widget scan 60", "tap scan", "wait-widget next 120",
+        "tap next", "expect-screen review", "print-widget page-1", "shot grid-0.png",
+        "tap page-1", "wait-widget page-large-sharp 30", "print-widget page-large-sharp",
+        "shot large-0.png",
+        "tap rotate", "wait-widget page-large-sharp 30", "print-widget page-large-sharp",
+        "shot large-1.png",
+        "tap rotate", "wait-widget page-large-sharp 30", "print-widget page-large-sharp",
+        "shot large-2.png",
+        "tap view-close", "expect-screen review", "print-widget page-1", "shot grid-2.png",
+        "tap next", "expect-screen confirm", "tap send", "wait-screen receipt 60",
+        "tap finish", "expect-screen welcome",
+    ]
+    log = k.run(steps)
+    sharp = [_rect(log, i, "page-large-sharp") for i in range(3)]
+    tiles = [_rect(log, i, "page-1") for i in range(2)]
+    # Portrait, landscape, portrait.
+    if not (sharp[0][3] > sharp[0][2] and sharp[1][2] > sharp[1][3] and
+            sharp[2][3] > sharp[2][2]):
+        fail(f"the large view is not turned: {sharp}")
+    rows, cols = 16, 12
+    first = _blocks(os.path.join(k.work, "large-0.png"), sharp[0], rows, cols)
+    once = _blocks(os.path.join(k.work, "large-1.png"), sharp[1], cols, rows)
+    twice = _blocks(os.path.join(k.work, "large-2.png"), sharp[2], rows, cols)
+    checks = [("a quarter turn", once, 1), ("half a turn", twice, 2)]
+    for what, got, quarters in checks:
+        want = _diff(got, _turn(first, quarters))
+        others = [_diff(got, _turn(first, q)) for q in range(4)
+                  if q != quarters and len(_turn(first, q)) == len(got)]
+        print(f"{what}: difference {want:.1f} to the first view turned, "
+              f"{min(others):.1f} to the nearest other turn")
+        if want > 12 or want * 2 > min(others):
+            fail(f"the large view after {what} does not show the page turned clockwise")
+    # The thumbnail, upside down after two turns (small: coarser blocks, the
+    # frame left out).
+    inner = [(x + 6, y + 6, w - 12, h - 12) for x, y, w, h in tiles]
+    g0 = _blocks(os.path.join(k.work, "grid-0.png"), inner[0], 8, 6)
+    g2 = _blocks(os.path.join(k.work, "grid-2.png"), inner[1], 8, 6)
+    turned, same = _diff(g2, _turn(g0, 2)), _diff(g2, g0)
+    print(f"thumbnail: difference {turned:.1f} to the first turned, {same:.1f} unturned")
+    if turned * 1.5 > same:
+        fail("the thumbnail does not show the page upside down after two turns")
+    subs = k.submissions()
+    if len(subs) != 1:
+        fail(f"expected one submission, got {subs}")
+    print(f"ok: turned a quarter and a half, large view and thumbnail; {k.work}")
+
+
+def test_hold():
+    # Pages of 1754 lines at 150 dpi, 1 ms a line: about 2 s each.
+    k = Kiosk("hold", ["s01_payslip.png"], 3, sim_extra="line-delay-us=1000")
+    to_scan = ["tap next", "expect-screen category", "tap category-payslip", "tap next",
+               "expect-screen scan", "wait-widget scan 60"]
+    steps = identify() + to_scan + [
+        "tap scan", "wait-busy 30",
+        # 500 s pass while the first page scans, then it arrives: the hold's
+        # deadline moves on; another 500 s (1000 in all, past the 600 s limit
+        # from the start) and the session is still there.
+        "idle 500", "wait-widget scanned-1 60", "idle 500", "expect-screen scan",
+        "wait-idle 120", "expect-screen scan", "expect-widget scanned-3",
+        "expect-field name " + NAME,
+    ]
+    log = k.run(steps)
+    if "made no progress" in log:
+        fail("a feeder batch that kept delivering pages was cut")
+
+    # A scanner that hangs in a page: 10 s a line.
+    k = Kiosk("hold-stuck", ["s01_payslip.png"], 1, sim_extra="line-delay-us=10000000")
+    steps = identify() + to_scan + [
+        "tap scan", "wait-busy 30", "idle 599", "expect-screen scan",
+        "idle 2", "wait-screen welcome 10",
+        "expect-field case-number", "expect-field name", "expect-field birth-date",
+        # The aborted scan ends (a cancelled read wakes at once) and lets go.
+        "wait-idle 60", "tap next", "expect-screen case",
+    ]
+    log = k.run(steps)
+    for want in ("scan or commit made no progress for 600 s: session ended",
+                 "session wiped (inactivity)"):
+        if want not in log:
+            fail(f"the log lacks {want!r}")
+    print(f"ok: a batch that progresses is kept, a stuck one ends the session; {k.work}")
 
 
 def test_xvfb():
@@ -147,7 +330,8 @@ def test_xvfb():
 
 if __name__ == "__main__":
     tests = {"flow": test_flow, "flow-ar": lambda: test_flow("ar"), "idle": test_idle,
-             "xvfb": test_xvfb}
+             "xvfb": test_xvfb, "rotate": test_rotate, "hold": test_hold,
+             "categories": test_site_categories}
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
         print(f"usage: {sys.argv[0]} {'|'.join(tests)}")
         sys.exit(2)

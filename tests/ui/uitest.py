@@ -16,6 +16,7 @@ BUILD = os.environ["SCANKIOSK_BUILD_ROOT"]
 PAGES = os.environ["SCANKIOSK_PAGES_DIR"]
 KIOSK = os.path.join(BUILD, "kiosk", "ui", "scankiosk")
 SPOOL_TOOL = os.path.join(BUILD, "kiosk", "tools", "scankiosk-spool")
+METADATA_TOOL = os.path.join(BUILD, "tests", "support", "spool_metadata")
 SOURCE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 # A made-up customer: the tests prove these never reach the log.
@@ -113,6 +114,16 @@ class Kiosk:
         """[(id, state)] of the spool."""
         rows = [l.split() for l in self.spool("list").splitlines()[1:] if l.strip()]
         return [(r[0], r[1]) for r in rows]
+
+    def metadata(self):
+        """The decrypted metadata of every submission in new/, with the test keys."""
+        proc = subprocess.run([METADATA_TOOL, os.path.join(self.work, "spool"),
+                               os.path.join(self.work, "keys", "spool.pub"),
+                               os.path.join(self.work, "keys", "spool.key")],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            fail(f"spool_metadata exited {proc.returncode}: {proc.stderr}")
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
     def pages_of(self, sub_id):
         inspect = self.spool("inspect", sub_id)

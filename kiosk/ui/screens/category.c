@@ -1,11 +1,13 @@
 /*
  * category.c - what kind of document: one button per category key from the
- * configuration ([kiosk] categories), labelled through the catalogs.
+ * configuration ([kiosk] categories), labelled by the configuration's
+ * [category.KEY] sections where a site gives one, else through the catalogs.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+#include "language.h"
 #include "log.h"
 #include "session.h"
 #include "ui.h"
@@ -23,14 +25,20 @@ static const struct {
         {"other", N_("Other document")},
 };
 
-const char *ui_category_label(const char *key)
+const char *ui_category_label(const struct ui *ui, const char *key)
 {
+	const char *lang = language_code(session_language(ui->session));
+	const char *site = config_category_label(ui->cfg, key, lang);
+	if (site)
+		return site;
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		if (strcmp(known[i].key, key) == 0)
 			return _(known[i].label);
 	}
-	/* A key the configuration added: its catalog entry is the key itself. */
-	return _(key);
+	/* A key the site added: the configuration must give it a German label
+	 * (config.c refuses it otherwise); other languages fall back to it. */
+	site = config_category_label(ui->cfg, key, "de");
+	return site ? site : key;
 }
 
 static void draw(struct ui *ui)
@@ -44,18 +52,20 @@ static void draw(struct ui *ui)
 	int cols = 2;
 	int rows = (int)((n + 1) / 2);
 	double bw = (ui->w_mm - 2 * gap - t->gap_mm) / cols;
+	/* One height for all: what the longest label needs, up to what fits. */
 	double bh = rows ? (bottom - y - t->gap_mm * rows) / rows : t->button_mm;
-	if (bh > t->button_mm * 1.4)
-		bh = t->button_mm * 1.4;
-	if (bh < UI_MIN_TARGET_MM)
-		bh = UI_MIN_TARGET_MM;
+	bh = SDL_min(bh, t->button_mm * 1.4);
+	for (size_t i = 0; i < n; i++)
+		bh = SDL_max(bh, ui_button_height_mm(
+		                         ui, ui_category_label(ui, ui->cfg->kiosk.categories[i]),
+		                         bw, UI_MIN_TARGET_MM));
 	for (size_t i = 0; i < n; i++) {
 		const char *key = ui->cfg->kiosk.categories[i];
 		char id[UI_WIDGET_ID_MAX];
 		snprintf(id, sizeof(id), "category-%s", key);
 		double x = gap + (double)(i % 2) * (bw + t->gap_mm);
 		double yy = y + (double)(i / 2) * (bh + t->gap_mm);
-		ui_button(ui, id, ui_px(ui, x, yy, bw, bh), ui_category_label(key),
+		ui_button(ui, id, ui_px(ui, x, yy, bw, bh), ui_category_label(ui, key),
 		          strcmp(chosen, key) == 0 ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true);
 	}
 	ui_footer(ui, "back", _("Back"), "next", _("Next"), *chosen != '\0');

@@ -27,22 +27,30 @@ static void draw(struct ui *ui)
 	double y = ui_chrome(ui, _("Please check and send"));
 	double gap = t->gap_mm * 2;
 	double w = ui->w_mm - 2 * gap;
-	char masked[64], line[256];
-	session_case_number_masked(ui->session, masked, sizeof(masked));
-	const char *rows[3][2] = {
-	        {_("Document"), ui_category_label(session_category(ui->session))},
-	        {_("Pages"), NULL},
-	        {_("Customer number"), masked},
-	};
+	/* A left-to-right mark first: in Arabic "123•••••89" must not turn
+	 * into "89•••••123". */
+	char masked[64] = "\u200e", line[256];
+	session_case_number_masked(ui->session, masked + strlen(masked),
+	                           sizeof(masked) - strlen(masked));
 	char pages[16];
 	snprintf(pages, sizeof(pages), "%zu", session_page_count(ui->session));
-	rows[1][1] = pages;
-	double lh = t->cap_mm[TEXT_BOLD] * 2.4;
+	const char *rows[3][2] = {
+	        {_("Document"), ui_category_label(ui, session_category(ui->session))},
+	        {_("Pages"), pages},
+	        {_("Customer number"), masked},
+	};
+	double lw = w * 0.4 - t->gap_mm, vw = w * 0.6;
 	for (int i = 0; i < 3; i++) {
-		ui_text(ui, rows[i][0], TEXT_BODY, ui_px(ui, gap, y, w * 0.4, lh), UI_ALIGN_START,
+		double lh = SDL_max(ui_text_height_mm(ui, rows[i][0], TEXT_BODY, lw),
+		                    ui_text_height_mm(ui, rows[i][1], TEXT_BOLD, vw));
+		ui_text(ui, rows[i][0], TEXT_BODY, ui_px(ui, gap, y, lw, lh), UI_ALIGN_START,
 		        t->muted);
-		ui_text(ui, rows[i][1], TEXT_BOLD, ui_px(ui, gap + w * 0.4, y, w * 0.6, lh),
-		        UI_ALIGN_START, t->fg);
+		SDL_Rect vr = ui_px(ui, gap + w * 0.4, y, vw, lh);
+		/* Part of what the customer typed: drawn uncached, like the fields. */
+		if (i == 2)
+			ui_text_private(ui, rows[i][1], TEXT_BOLD, vr, UI_ALIGN_START, t->fg);
+		else
+			ui_text(ui, rows[i][1], TEXT_BOLD, vr, UI_ALIGN_START, t->fg);
 		y += lh + t->gap_mm;
 	}
 	y += t->gap_mm;
@@ -65,18 +73,22 @@ static void draw(struct ui *ui)
 	case SESSION_COMMIT_LAST:
 		break;
 	}
+	double bottom = ui->h_mm - ui_footer_mm(ui);
+	double sh = t->button_mm * 1.6;
+	double sy = bottom - sh - t->gap_mm;
 	if (ui->committing) {
 		snprintf(line, sizeof(line), "%s", _("Saving …"));
-		ui_text(ui, line, TEXT_BOLD, ui_px(ui, gap, y, w, 12), UI_ALIGN_START, t->fg);
+		ui_text(ui, line, TEXT_BOLD,
+		        ui_px(ui, gap, y, w, ui_text_height_mm(ui, line, TEXT_BOLD, w)),
+		        UI_ALIGN_START, t->fg);
 	} else if (msg) {
-		ui_text(ui, msg, TEXT_BOLD, ui_px(ui, gap, y, w, 25), UI_ALIGN_START, t->error);
+		ui_text(ui, msg, TEXT_BOLD,
+		        ui_px(ui, gap, y, w, ui_text_height_mm(ui, msg, TEXT_BOLD, w)),
+		        UI_ALIGN_START, t->error);
 	}
-	double bottom = ui->h_mm - ui_footer_mm(ui);
 	double bw = SDL_min(90.0, w);
-	ui_button(ui, "send",
-	          ui_px(ui, (ui->w_mm - bw) / 2, bottom - t->button_mm * 1.6 - t->gap_mm, bw,
-	                t->button_mm * 1.6),
-	          _("Send"), UI_STYLE_PRIMARY, !ui->committing);
+	ui_button(ui, "send", ui_px(ui, (ui->w_mm - bw) / 2, sy, bw, sh), _("Send"),
+	          UI_STYLE_PRIMARY, !ui->committing);
 	ui_footer(ui, ui->committing ? NULL : "back", _("Back"), NULL, NULL, false);
 }
 

@@ -5,10 +5,14 @@
  *
  * The spool is asked on entering, before the customer scans anything: when it
  * cannot take a submission the customer is told here, not after the work, and
- * the Scan button stays off. While it is full the screen asks again every
- * SPOOL_RECHECK_MS (the uploader frees space), so the kiosk recovers by itself.
- * The scanner lives behind the scan service; this screen only reads its status
- * and asks for scans (ui_scan_start), so it never waits on the device.
+ * the Scan button stays off. The answer comes from the spool gauge
+ * (spool_gauge.h), which asks the disk on its own thread every few seconds
+ * and wakes the UI when the answer changes, so the kiosk recovers by itself
+ * once the uploader freed space. A Scan tap asks the gauge afresh and starts
+ * the scan when that answer is in (a few milliseconds; the screen looks again
+ * every PENDING_CHECK_MS meanwhile). The scanner lives behind the scan
+ * service; this screen only reads its status and asks for scans
+ * (ui_scan_start), so it never waits on the device or the disk.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,27 +21,29 @@
 #include "log.h"
 #include "scan_service.h"
 #include "session.h"
+#include "spool_gauge.h"
 #include "ui.h"
 
-#define SPOOL_RECHECK_MS 3000
+#define PENDING_CHECK_MS 20
+#define PENDING_LIMIT_MS 10000 /* a gauge that does not answer: the tap is forgotten */
 
 static struct {
 	bool can_accept;
+	bool pending;           /* Scan was tapped: start once the gauge's fresh answer is in */
+	uint64_t pending_since; /* SDL ticks of that tap */
 } st;
 
-static void check_spool(struct ui *ui)
+/* The gauge's last answer for this session plus one more page; *fresh tells
+ * whether it answers the question asked since the last refresh. */
+static void check_spool(struct ui *ui, bool *fresh)
 {
-	size_t pages = session_page_count(ui->session);
 	bool was = st.can_accept;
-	st.can_accept = session_spool_can_accept(ui->spool, (unsigned)pages + 1);
-	if (!st.can_accept) {
-		if (was)
-			log_warning("spool cannot take a submission: scanning refused before it "
-			            "starts");
-		ui_tick_in(ui, SPOOL_RECHECK_MS);
-	} else if (!was) {
+	st.can_accept =
+	        spool_gauge_can_accept(ui->gauge, session_expected_bytes(ui->session, 1), fresh);
+	if (!st.can_accept && was)
+		log_warning("spool cannot take a submission: scanning refused before it starts");
+	else if (st.can_accept && !was)
 		log_info("spool can take a submission again");
-	}
 }
 
 static bool feeder(const struct ui *ui)
@@ -50,7 +56,43 @@ static void enter(struct ui *ui)
 	/* A problem of an earlier visit is over (the pages were reviewed since). */
 	ui->scan_problem = SCAN_PROBLEM_NONE;
 	st.can_accept = true;
-	check_spool(ui);
+	st.pending = false;
+	spool_gauge_refresh(ui->gauge);
+	check_spool(ui, NULL);
+}
+
+/* The pages the next scan may bring: one on the glass or for a rescan, the
+ * session's room from the feeder (0: full, nothing starts). */
+static uint32_t pages_to_scan(const struct ui *ui)
+{
+	size_t pages = session_page_count(ui->session);
+	uint32_t room = pages < SESSION_MAX_PAGES ? (uint32_t)(SESSION_MAX_PAGES - pages) : 0;
+	if (ui->rescan_index >= 0 || !feeder(ui))
+		return room ? 1 : 0;
+	return room;
+}
+
+/* A Scan tap waits for the gauge's fresh answer; then it starts or is told. */
+static void start_when_answered(struct ui *ui)
+{
+	bool fresh = false;
+	check_spool(ui, &fresh);
+	if (!fresh && SDL_GetTicks64() - st.pending_since < PENDING_LIMIT_MS) {
+		ui_tick_in(ui, PENDING_CHECK_MS);
+		return;
+	}
+	if (!fresh) {
+		/* The disk does not answer: nothing could be saved anyway. */
+		log_warning("the spool did not answer within %d ms: scan not started",
+		            PENDING_LIMIT_MS);
+		st.pending = false;
+		ui_dirty(ui);
+		return;
+	}
+	st.pending = false;
+	if (st.can_accept)
+		ui_scan_start(ui, pages_to_scan(ui));
+	ui_dirty(ui);
 }
 
 /* The picture: a scanner seen from above, the paper where it belongs. */
@@ -140,20 +182,24 @@ static void draw(struct ui *ui)
 	                                  ? (enum scan_problem)ui->scan_problem
 	                                  : ss.problem;
 
-	/* Left: where the paper goes. */
-	double ih = (bottom - y) * 0.55;
-	illustration(ui, gap, y, left - gap, ih);
+	/* Left: where the paper goes, the words under the picture. */
 	const char *how = feeder(ui) ? _("Put your pages into the feeder on top, text facing up, "
 	                                 "top edge first.")
 	                             : _("Lift the lid. Lay the page face down on the glass, in "
 	                                 "the corner with the red mark. Close the lid.");
-	ui_text(ui, how, TEXT_BODY, ui_px(ui, gap, y + ih + t->gap_mm, left - gap, bottom - y - ih),
+	double how_h = ui_text_height_mm(ui, how, TEXT_BODY, left - gap);
+	double ih = SDL_min((bottom - y) * 0.55, bottom - y - how_h - 2 * t->gap_mm);
+	if (ih >= 20)
+		illustration(ui, gap, y, left - gap, ih);
+	else
+		ih = -t->gap_mm; /* no room for the picture: the words say it */
+	ui_text(ui, how, TEXT_BODY, ui_px(ui, gap, y + ih + t->gap_mm, left - gap, how_h),
 	        UI_ALIGN_START, t->fg);
 
 	/* Right: the button, the state, the progress. */
 	double rx = left + gap, rw = ui->w_mm - rx - gap;
 	bool ready = ss.state == SCAN_SERVICE_READY && !ui->scan_job;
-	bool can_scan = st.can_accept && ready && room;
+	bool can_scan = st.can_accept && ready && room && !st.pending;
 	double bh = t->button_mm * 1.6;
 	ui_button(ui, "scan", ui_px(ui, rx, y, rw, bh), _("Scan"), UI_STYLE_PRIMARY, can_scan);
 	double my = y + bh + t->gap_mm;
@@ -184,12 +230,12 @@ static void draw(struct ui *ui)
 		         pages);
 		text = msg;
 	}
-	SDL_Rect mr = ui_px(ui, rx, my, rw, 40);
-	int h = ui_text(ui, text, TEXT_BOLD, mr, UI_ALIGN_START, color);
-	mr.h = h;
+	double mh = ui_text_height_mm(ui, text, TEXT_BOLD, rw);
+	SDL_Rect mr = ui_px(ui, rx, my, rw, mh);
+	ui_text(ui, text, TEXT_BOLD, mr, UI_ALIGN_START, color);
 	/* Named for tests: scan-problem (told in red) or scan-status. */
 	ui_label(ui, problem ? "scan-problem" : "scan-status", mr, text);
-	my += h * 25.4 / ui->dpi + t->gap_mm;
+	my += mh + t->gap_mm;
 	if (ss.state == SCAN_SERVICE_SCANNING && ss.lines_total > 0) {
 		double frac = (double)ss.lines_done / (double)ss.lines_total;
 		if (frac > 1)
@@ -199,10 +245,10 @@ static void draw(struct ui *ui)
 	}
 	my += 5 + t->gap_mm;
 
-	/* The pages so far, newest last. */
+	/* The pages so far, newest last, when there is room under the text. */
 	double tw = 26, th = 34;
 	int fit = (int)((rw + t->gap_mm) / (tw + t->gap_mm));
-	if (fit > 0 && pages > 0 && my + th <= bottom) {
+	if (fit > 0 && pages > 0 && my + th <= bottom - t->gap_mm) {
 		size_t first = pages > (size_t)fit ? pages - (size_t)fit : 0;
 		for (size_t i = first; i < pages; i++) {
 			char id[UI_WIDGET_ID_MAX];
@@ -210,22 +256,27 @@ static void draw(struct ui *ui)
 			ui_page_tile(
 			        ui, id,
 			        ui_px(ui, rx + (double)(i - first) * (tw + t->gap_mm), my, tw, th),
-			        session_page(ui->session, i), false);
+			        session_page(ui->session, i), session_page_rotation(ui->session, i),
+			        false);
 		}
 	}
-	bool busy = ui->scan_job != 0;
+	bool busy = ui->scan_job != 0 || st.pending; /* a tapped Scan starts in a moment */
 	ui_footer(ui, busy ? NULL : "back", _("Back"), "next", _("Continue"), pages > 0 && !busy);
 }
 
 static void event(struct ui *ui, const struct ui_event *ev)
 {
 	if (ev->kind == UI_EVENT_TICK) {
-		if (!st.can_accept)
-			check_spool(ui);
-		ui_dirty(ui);
+		if (st.pending)
+			start_when_answered(ui);
 		return;
 	}
 	if (ev->kind == UI_EVENT_MODEL) {
+		/* The gauge's answer may have changed (it notifies), a page arrived. */
+		if (st.pending)
+			start_when_answered(ui);
+		else
+			check_spool(ui, NULL);
 		if (ui->rescan_done) {
 			ui->rescan_done = false;
 			ui_transition(ui, FLOW_REVIEW);
@@ -235,22 +286,19 @@ static void event(struct ui *ui, const struct ui_event *ev)
 	if (ev->kind != UI_EVENT_TAP)
 		return;
 	const char *id = ev->widget->id;
-	if (strcmp(id, "scan") == 0) {
-		size_t pages = session_page_count(ui->session);
-		unsigned max = 0;
-		if (ui->rescan_index >= 0)
-			max = 1;
-		else if (feeder(ui))
-			max = (unsigned)(SESSION_MAX_PAGES - pages);
+	if (strcmp(id, "scan") == 0 && !ui->scan_job && !st.pending) {
 		/* Asked again: another kiosk process or the disk may have filled it. */
-		check_spool(ui);
-		if (st.can_accept)
-			ui_scan_start(ui, max);
-	} else if (strcmp(id, "next") == 0 && !ui->scan_job) {
+		spool_gauge_refresh(ui->gauge);
+		st.pending = true;
+		st.pending_since = SDL_GetTicks64();
+		start_when_answered(ui);
+	} else if (strcmp(id, "next") == 0 && !ui->scan_job && !st.pending) {
+		st.pending = false;
 		ui->rescan_index = -1;
 		ui_transition(ui, FLOW_REVIEW);
-	} else if (strcmp(id, "back") == 0 && !ui->scan_job) {
+	} else if (strcmp(id, "back") == 0 && !ui->scan_job && !st.pending) {
 		bool rescan = ui->rescan_index >= 0;
+		st.pending = false;
 		ui->rescan_index = -1;
 		ui_transition(ui, rescan ? FLOW_REVIEW : FLOW_CATEGORY);
 	}

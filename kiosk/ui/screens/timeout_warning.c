@@ -29,14 +29,15 @@ static void draw(struct ui *ui)
 	                  "For your privacy, everything you entered will be deleted in %u seconds.",
 	                  left),
 	         left);
-	int h = ui_text(ui, msg, TEXT_BOLD, ui_px(ui, gap, y, ui->w_mm - 2 * gap, 30),
-	                UI_ALIGN_CENTER, t->fg);
-	y += h * 25.4 / ui->dpi + gap;
+	double full = ui->w_mm - 2 * gap;
+	double h = ui_text_height_mm(ui, msg, TEXT_BOLD, full);
+	ui_text(ui, msg, TEXT_BOLD, ui_px(ui, gap, y, full, h), UI_ALIGN_CENTER, t->fg);
+	y += h + gap;
 	char num[16];
 	snprintf(num, sizeof(num), "%u", left);
-	h = ui_text(ui, num, TEXT_HUGE, ui_px(ui, gap, y, ui->w_mm - 2 * gap, 30), UI_ALIGN_CENTER,
-	            t->error);
-	y += h * 25.4 / ui->dpi + gap;
+	h = ui_text_height_mm(ui, num, TEXT_HUGE, full);
+	ui_text(ui, num, TEXT_HUGE, ui_px(ui, gap, y, full, h), UI_ALIGN_CENTER, t->error);
+	y += h + gap;
 	double bw = SDL_min(120.0, ui->w_mm - 2 * gap);
 	double bh = SDL_max(t->button_mm * 1.8, 20.0);
 	ui_button(ui, "more-time", ui_px(ui, (ui->w_mm - bw) / 2, y, bw, bh), _("I need more time"),
