@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ static const char *const kind_names[UPLOAD_CONTROL_KIND_LAST] = {
         [UPLOAD_CONTROL_KIND_RETRY_NOW] = "retry-now",
         [UPLOAD_CONTROL_KIND_DISCARD] = "discard",
         [UPLOAD_CONTROL_KIND_NETWORK_TEST] = "network-test",
+        [UPLOAD_CONTROL_KIND_LOG] = "log",
+        [UPLOAD_CONTROL_KIND_RESTART] = "restart",
 };
 
 static const char *const step_names[UPLOAD_CONTROL_STEPS] = {"dns", "tcp", "tls", "http"};
@@ -198,9 +201,9 @@ static bool parse_per_state(const cJSON *obj, const char *name, bool bytes,
 	return true;
 }
 
-static bool parse_status(const cJSON *root, struct upload_control_status *st)
+/* The status document: the status file, or a status answer's "status". */
+static bool parse_status_doc(const cJSON *s, struct upload_control_status *st)
 {
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "status");
 	if (!cJSON_IsObject(s))
 		return false;
 	int64_t version = 0;
@@ -238,6 +241,58 @@ static bool parse_status(const cJSON *root, struct upload_control_status *st)
 	return parse_items(s, "queue", st->queue, &st->queue_count) &&
 	       parse_items(s, "failed", st->failed, &st->failed_count) &&
 	       parse_items(s, "quarantine", st->quarantine, &st->quarantine_count);
+}
+
+static bool parse_log_line(const cJSON *o, struct log_ring_entry *e)
+{
+	const cJSON *level = cJSON_GetObjectItemCaseSensitive(o, "level");
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
+	if (!cJSON_IsObject(o) || !get_u64(o, "seq", &e->seq) || e->seq == 0 ||
+	    !get_i64(o, "time", &e->time_ms) || !cJSON_IsString(level) || !level->valuestring ||
+	    !cJSON_IsString(text) || !text->valuestring ||
+	    !log_text_valid(text->valuestring, sizeof(e->text)))
+		return false;
+	bool known = false;
+	for (int l = 0; l < LOG_LEVEL_LAST && !known; l++) {
+		if (strcmp(level->valuestring, log_level_name((enum log_level)l)) == 0) {
+			e->level = (enum log_level)l;
+			known = true;
+		}
+	}
+	if (!known)
+		return false;
+	memcpy(e->text, text->valuestring, strlen(text->valuestring) + 1);
+	return true;
+}
+
+/* The lines, oldest first (numbers rising); into log, or only checked when
+ * log is NULL. */
+static bool parse_log(const cJSON *root, struct upload_control_log *log)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "lines");
+	uint32_t omitted = 0;
+	if (!cJSON_IsArray(arr) || !get_u32(root, "omitted", &omitted))
+		return false;
+	struct log_ring_entry one;
+	uint64_t last = 0;
+	size_t count = 0;
+	const cJSON *o;
+	cJSON_ArrayForEach(o, arr)
+	{
+		struct log_ring_entry *e = log ? &log->lines[count] : &one;
+		if (count == LOG_RING_LINES)
+			return false;
+		memset(e, 0, sizeof(*e));
+		if (!parse_log_line(o, e) || e->seq <= last)
+			return false;
+		last = e->seq;
+		count++;
+	}
+	if (log) {
+		log->count = count;
+		log->omitted = omitted;
+	}
+	return true;
 }
 
 static bool parse_step(const cJSON *o, struct upload_control_step *step)
@@ -336,7 +391,16 @@ static bool parse_root(enum upload_control_kind kind, const cJSON *root,
 		return false;
 	switch (kind) {
 	case UPLOAD_CONTROL_KIND_STATUS:
-		if (!a->status || !parse_status(root, a->status))
+		if (!a->status ||
+		    !parse_status_doc(cJSON_GetObjectItemCaseSensitive(root, "status"), a->status))
+			return false;
+		break;
+	case UPLOAD_CONTROL_KIND_LOG:
+		if (!parse_log(root, a->log))
+			return false;
+		break;
+	case UPLOAD_CONTROL_KIND_RESTART:
+		if (!get_i64(root, "pid", &a->pid) || a->pid <= 0)
 			return false;
 		break;
 	case UPLOAD_CONTROL_KIND_RETRY_NOW:
@@ -375,10 +439,14 @@ enum upload_control_error upload_control_parse_answer(enum upload_control_kind k
 	if (!a || (unsigned)kind >= UPLOAD_CONTROL_KIND_LAST)
 		return UPLOAD_CONTROL_INVALID;
 	struct upload_control_status *status = a->status;
+	struct upload_control_log *log = a->log;
 	memset(a, 0, sizeof(*a));
 	a->status = status;
+	a->log = log;
 	if (status)
 		memset(status, 0, sizeof(*status));
+	if (log)
+		memset(log, 0, sizeof(*log));
 	if (!data || len == 0 || len > UPLOAD_CONTROL_ANSWER_MAX || memchr(data, '\0', len))
 		return UPLOAD_CONTROL_BAD_ANSWER;
 	cJSON *root = cJSON_ParseWithLength(data, len);
@@ -389,10 +457,31 @@ enum upload_control_error upload_control_parse_answer(enum upload_control_kind k
 	if (result == UPLOAD_CONTROL_BAD_ANSWER) {
 		memset(a, 0, sizeof(*a));
 		a->status = status;
+		a->log = log;
 		if (status)
 			memset(status, 0, sizeof(*status));
+		if (log)
+			memset(log, 0, sizeof(*log));
 	}
 	return result;
+}
+
+enum upload_control_error upload_control_parse_status_document(const char *data, size_t len,
+                                                               struct upload_control_status *out)
+{
+	if (!out)
+		return UPLOAD_CONTROL_INVALID;
+	memset(out, 0, sizeof(*out));
+	if (!data || len == 0 || len > UPLOAD_CONTROL_STATUS_FILE_MAX || memchr(data, '\0', len))
+		return UPLOAD_CONTROL_BAD_ANSWER;
+	cJSON *root = cJSON_ParseWithLength(data, len);
+	bool ok = root && parse_status_doc(root, out);
+	cJSON_Delete(root);
+	if (!ok) {
+		memset(out, 0, sizeof(*out));
+		return UPLOAD_CONTROL_BAD_ANSWER;
+	}
+	return UPLOAD_CONTROL_OK;
 }
 
 /* ---- the socket ------------------------------------------------------------------ */
@@ -464,11 +553,19 @@ static enum upload_control_error open_socket(const char *path, uint64_t deadline
 	return UPLOAD_CONTROL_OK;
 }
 
-static enum upload_control_error wait_for(int fd, short events, uint64_t deadline)
+/* Waits for events on fd, or for cancel_fd (-1: none) to become readable,
+ * which sets *cancelled and returns OK. */
+static enum upload_control_error wait_for(int fd, short events, uint64_t deadline, int cancel_fd,
+                                          bool *cancelled)
 {
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = events};
-		int rc = poll(&p, 1, remaining(deadline));
+		struct pollfd p[2] = {{.fd = fd, .events = events},
+		                      {.fd = cancel_fd, .events = POLLIN}};
+		int rc = poll(p, cancel_fd >= 0 ? 2 : 1, remaining(deadline));
+		if (rc > 0 && cancel_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			*cancelled = true;
+			return UPLOAD_CONTROL_OK;
+		}
 		if (rc > 0)
 			return UPLOAD_CONTROL_OK;
 		if (rc == 0)
@@ -493,14 +590,17 @@ static enum upload_control_error send_request(int fd, const char *text, uint64_t
 			return UPLOAD_CONTROL_NOT_RUNNING;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return UPLOAD_CONTROL_IO;
-		enum upload_control_error e = wait_for(fd, POLLOUT, deadline);
+		bool cancelled = false;
+		enum upload_control_error e = wait_for(fd, POLLOUT, deadline, -1, &cancelled);
 		if (e != UPLOAD_CONTROL_OK)
 			return e;
 	}
 }
 
-/* One message into buf (UPLOAD_CONTROL_ANSWER_MAX + 1 bytes). */
-static enum upload_control_error receive(int fd, char *buf, uint64_t deadline, size_t *len)
+/* One message into buf (UPLOAD_CONTROL_ANSWER_MAX + 1 bytes); or, when
+ * cancel_fd became readable first, *cancelled and OK. */
+static enum upload_control_error receive(int fd, char *buf, uint64_t deadline, int cancel_fd,
+                                         bool *cancelled, size_t *len)
 {
 	for (;;) {
 		struct iovec iov = {.iov_base = buf, .iov_len = UPLOAD_CONTROL_ANSWER_MAX + 1};
@@ -520,8 +620,8 @@ static enum upload_control_error receive(int fd, char *buf, uint64_t deadline, s
 			return UPLOAD_CONTROL_BAD_ANSWER;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return UPLOAD_CONTROL_IO;
-		enum upload_control_error e = wait_for(fd, POLLIN, deadline);
-		if (e != UPLOAD_CONTROL_OK)
+		enum upload_control_error e = wait_for(fd, POLLIN, deadline, cancel_fd, cancelled);
+		if (e != UPLOAD_CONTROL_OK || *cancelled)
 			return e;
 	}
 }
@@ -532,12 +632,14 @@ static int effective_timeout(int timeout_ms)
 }
 
 /* Connects, sends request, reads and parses answers of kind until the final
- * one (each within timeout_ms); on_step sees the network test's steps. */
+ * one (each within timeout_ms); on_step sees the network test's steps. Stops
+ * waiting when on_step returns false or cancel_fd (-1: none) is readable,
+ * with partial->stopped. */
 static enum upload_control_error exchange(const char *path, int timeout_ms, const char *request,
                                           enum upload_control_kind kind,
                                           struct upload_control_answer *a,
                                           upload_control_step_fn on_step, void *ctx,
-                                          struct upload_control_nettest *partial)
+                                          struct upload_control_nettest *partial, int cancel_fd)
 {
 	uint64_t span = (uint64_t)effective_timeout(timeout_ms);
 	int fd = -1;
@@ -549,17 +651,27 @@ static enum upload_control_error exchange(const char *path, int timeout_ms, cons
 		e = send_request(fd, request, mono_ms() + span);
 	while (e == UPLOAD_CONTROL_OK) {
 		size_t len = 0;
-		e = receive(fd, buf, mono_ms() + span, &len);
+		bool cancelled = false;
+		e = receive(fd, buf, mono_ms() + span, cancel_fd, &cancelled, &len);
 		if (e != UPLOAD_CONTROL_OK)
 			break;
+		if (cancelled) {
+			if (partial)
+				partial->stopped = true;
+			break;
+		}
 		e = upload_control_parse_answer(kind, buf, len, a);
 		if (e != UPLOAD_CONTROL_OK || a->final)
 			break;
 		/* A step of the network test. */
 		if (partial && partial->step_count < UPLOAD_CONTROL_STEPS)
 			partial->steps[partial->step_count++] = a->step;
-		if (on_step && !on_step(&a->step, ctx))
-			break; /* the caller stops waiting; closing ends the test */
+		if (on_step && !on_step(&a->step, ctx)) {
+			/* The caller stops waiting; closing ends the test. */
+			if (partial)
+				partial->stopped = true;
+			break;
+		}
 	}
 	if (fd >= 0)
 		close(fd);
@@ -598,7 +710,7 @@ enum upload_control_error upload_control_status(const char *socket_path, int tim
 	a->status = st;
 	enum upload_control_error e =
 	        exchange(socket_path, timeout_ms, "{\"version\":1,\"request\":\"status\"}",
-	                 UPLOAD_CONTROL_KIND_STATUS, a, NULL, NULL, NULL);
+	                 UPLOAD_CONTROL_KIND_STATUS, a, NULL, NULL, NULL, -1);
 	give_refusal(a, e, refusal);
 	if (e == UPLOAD_CONTROL_OK) {
 		*out = st;
@@ -623,7 +735,7 @@ enum upload_control_error upload_control_retry_now(const char *socket_path, int 
 		return UPLOAD_CONTROL_NOMEM;
 	enum upload_control_error e =
 	        exchange(socket_path, timeout_ms, "{\"version\":1,\"request\":\"retry-now\"}",
-	                 UPLOAD_CONTROL_KIND_RETRY_NOW, a, NULL, NULL, NULL);
+	                 UPLOAD_CONTROL_KIND_RETRY_NOW, a, NULL, NULL, NULL, -1);
 	give_refusal(a, e, refusal);
 	if (queued)
 		*queued = e == UPLOAD_CONTROL_OK ? a->queued : 0;
@@ -648,8 +760,9 @@ enum upload_control_error upload_control_discard(const char *socket_path, int ti
 	struct upload_control_answer *a = calloc(1, sizeof(*a));
 	if (!a)
 		return UPLOAD_CONTROL_NOMEM;
-	enum upload_control_error e = exchange(socket_path, timeout_ms, request,
-	                                       UPLOAD_CONTROL_KIND_DISCARD, a, NULL, NULL, NULL);
+	enum upload_control_error e =
+	        exchange(socket_path, timeout_ms, request, UPLOAD_CONTROL_KIND_DISCARD, a, NULL,
+	                 NULL, NULL, -1);
 	/* The answer must be about the id asked for. */
 	if (e == UPLOAD_CONTROL_OK && strcmp(a->discarded.id, id) != 0)
 		e = UPLOAD_CONTROL_BAD_ANSWER;
@@ -665,6 +778,14 @@ enum upload_control_error upload_control_network_test(const char *socket_path, i
                                                       struct upload_control_nettest *out,
                                                       struct upload_control_refusal *refusal)
 {
+	return upload_control_network_test_cancellable(socket_path, timeout_ms, -1, on_step, ctx,
+	                                               out, refusal);
+}
+
+enum upload_control_error upload_control_network_test_cancellable(
+        const char *socket_path, int timeout_ms, int cancel_fd, upload_control_step_fn on_step,
+        void *ctx, struct upload_control_nettest *out, struct upload_control_refusal *refusal)
+{
 	if (!out)
 		return UPLOAD_CONTROL_INVALID;
 	memset(out, 0, sizeof(*out));
@@ -673,10 +794,124 @@ enum upload_control_error upload_control_network_test(const char *socket_path, i
 		return UPLOAD_CONTROL_NOMEM;
 	enum upload_control_error e =
 	        exchange(socket_path, timeout_ms, "{\"version\":1,\"request\":\"network-test\"}",
-	                 UPLOAD_CONTROL_KIND_NETWORK_TEST, a, on_step, ctx, out);
+	                 UPLOAD_CONTROL_KIND_NETWORK_TEST, a, on_step, ctx, out, cancel_fd);
 	give_refusal(a, e, refusal);
-	if (e == UPLOAD_CONTROL_OK && a->final)
+	if (e == UPLOAD_CONTROL_OK && a->final && !out->stopped)
 		*out = a->nettest;
 	free(a);
+	return e;
+}
+
+enum upload_control_error upload_control_log(const char *socket_path, int timeout_ms,
+                                             uint32_t max_lines, struct upload_control_log **out,
+                                             struct upload_control_refusal *refusal)
+{
+	if (out)
+		*out = NULL;
+	if (refusal)
+		memset(refusal, 0, sizeof(*refusal));
+	if (!out || max_lines > LOG_RING_LINES)
+		return UPLOAD_CONTROL_INVALID;
+	char request[80];
+	snprintf(request, sizeof(request), "{\"version\":1,\"request\":\"log\",\"lines\":%u}",
+	         max_lines ? max_lines : LOG_RING_LINES);
+	struct upload_control_answer *a = calloc(1, sizeof(*a));
+	struct upload_control_log *log = calloc(1, sizeof(*log));
+	if (!a || !log) {
+		free(a);
+		free(log);
+		return UPLOAD_CONTROL_NOMEM;
+	}
+	a->log = log;
+	enum upload_control_error e = exchange(socket_path, timeout_ms, request,
+	                                       UPLOAD_CONTROL_KIND_LOG, a, NULL, NULL, NULL, -1);
+	/* No more than asked for. */
+	if (e == UPLOAD_CONTROL_OK && max_lines && log->count > max_lines)
+		e = UPLOAD_CONTROL_BAD_ANSWER;
+	give_refusal(a, e, refusal);
+	if (e == UPLOAD_CONTROL_OK) {
+		*out = log;
+		log = NULL;
+	}
+	free(log);
+	free(a);
+	return e;
+}
+
+void upload_control_log_destroy(struct upload_control_log *log)
+{
+	free(log);
+}
+
+enum upload_control_error upload_control_restart(const char *socket_path, int timeout_ms,
+                                                 int64_t *pid,
+                                                 struct upload_control_refusal *refusal)
+{
+	if (pid)
+		*pid = 0;
+	struct upload_control_answer *a = calloc(1, sizeof(*a));
+	if (!a)
+		return UPLOAD_CONTROL_NOMEM;
+	enum upload_control_error e =
+	        exchange(socket_path, timeout_ms, "{\"version\":1,\"request\":\"restart\"}",
+	                 UPLOAD_CONTROL_KIND_RESTART, a, NULL, NULL, NULL, -1);
+	give_refusal(a, e, refusal);
+	if (pid && e == UPLOAD_CONTROL_OK)
+		*pid = a->pid;
+	free(a);
+	return e;
+}
+
+enum upload_control_error upload_control_status_file(const char *path,
+                                                     struct upload_control_status **out)
+{
+	if (out)
+		*out = NULL;
+	if (!out || !path || !*path)
+		return UPLOAD_CONTROL_INVALID;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		switch (errno) {
+		case ENOENT:
+		case ENOTDIR:
+			return UPLOAD_CONTROL_NOT_RUNNING;
+		case EACCES:
+		case EPERM:
+			return UPLOAD_CONTROL_PERMISSION;
+		case ENOMEM:
+			return UPLOAD_CONTROL_NOMEM;
+		default:
+			return UPLOAD_CONTROL_IO;
+		}
+	}
+	enum upload_control_error e = UPLOAD_CONTROL_NOMEM;
+	char *buf = malloc(UPLOAD_CONTROL_STATUS_FILE_MAX + 1);
+	struct upload_control_status *st = calloc(1, sizeof(*st));
+	size_t len = 0;
+	if (!buf || !st)
+		goto out;
+	e = UPLOAD_CONTROL_OK;
+	while (len <= UPLOAD_CONTROL_STATUS_FILE_MAX) {
+		ssize_t n = read(fd, buf + len, UPLOAD_CONTROL_STATUS_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = UPLOAD_CONTROL_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (e == UPLOAD_CONTROL_OK)
+		e = upload_control_parse_status_document(buf, len, st);
+	if (e == UPLOAD_CONTROL_OK) {
+		*out = st;
+		st = NULL;
+	}
+out:
+	close(fd);
+	free(buf);
+	free(st);
 	return e;
 }

@@ -4,9 +4,11 @@
  *
  * The UI process runs as another user than the uploader: it cannot signal it
  * and holds none of its credentials. Through the socket it reads the queue's
- * status, asks for "retry now", discards a failed or quarantined item, and
- * runs the network test, which the uploader performs with its own
- * credentials.
+ * status, asks for "retry now", discards a failed or quarantined item, runs
+ * the network test, which the uploader performs with its own credentials,
+ * reads the uploader's last log lines, and has it restart. When the uploader
+ * does not answer, upload_control_status_file() reads the status file it
+ * left behind.
  *
  * Every call connects, sends one request and waits for the answer, at most
  * timeout_ms per message; the result comes back parsed into structs, with an
@@ -28,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "spool.h"
 
 /* The protocol version this client speaks. */
@@ -170,6 +173,9 @@ struct upload_control_nettest {
 	uint32_t ms;
 	struct upload_control_step steps[UPLOAD_CONTROL_STEPS];
 	size_t step_count;
+	/* The caller stopped waiting (on_step returned false, or cancel_fd):
+	 * steps holds what arrived, passed and failed_step mean nothing. */
+	bool stopped;
 };
 
 /* Called for each step as it finishes; return false to stop waiting (the
@@ -187,6 +193,70 @@ upload_control_network_test(const char *socket_path, int timeout_ms, upload_cont
                             void *ctx, struct upload_control_nettest *out,
                             struct upload_control_refusal *refusal);
 
+/*
+ * As upload_control_network_test(), and stops waiting as soon as cancel_fd
+ * (an eventfd or the read end of a pipe; -1: none) is readable: returns
+ * UPLOAD_CONTROL_OK with out->stopped and the steps so far; closing the
+ * connection ends the test in the uploader at its next step. cancel_fd is
+ * only polled, never read.
+ */
+__attribute__((warn_unused_result)) enum upload_control_error
+upload_control_network_test_cancellable(const char *socket_path, int timeout_ms, int cancel_fd,
+                                        upload_control_step_fn on_step, void *ctx,
+                                        struct upload_control_nettest *out,
+                                        struct upload_control_refusal *refusal);
+
+/* ---- the uploader's log -------------------------------------------------------- */
+
+/* The uploader's last lines (its log.h ring), oldest first. Each line's text
+ * is one printable line of UTF-8 (checked), free of personal data as every
+ * log line is. */
+struct upload_control_log {
+	struct log_ring_entry lines[LOG_RING_LINES];
+	size_t count;
+	uint32_t omitted; /* older lines asked for that did not fit into one answer */
+};
+
+/*
+ * Asks for the uploader's last max_lines lines (1..LOG_RING_LINES; 0: all it
+ * keeps). On UPLOAD_CONTROL_OK *out is new, freed with
+ * upload_control_log_destroy(); otherwise NULL. refusal may be NULL.
+ */
+__attribute__((warn_unused_result)) enum upload_control_error
+upload_control_log(const char *socket_path, int timeout_ms, uint32_t max_lines,
+                   struct upload_control_log **out, struct upload_control_refusal *refusal);
+void upload_control_log_destroy(struct upload_control_log *log); /* accepts NULL */
+
+/* ---- restart ------------------------------------------------------------------ */
+
+/*
+ * Has the uploader stop cleanly and exit 0 right after it answered, as on
+ * SIGTERM; its systemd unit (Restart=always) starts it again. *pid (may be
+ * NULL) gets the pid of the process that is stopping, so a caller can tell
+ * the new one in a later status. The socket is gone until the new process
+ * has made it again (UPLOAD_CONTROL_NOT_RUNNING meanwhile).
+ */
+__attribute__((warn_unused_result)) enum upload_control_error
+upload_control_restart(const char *socket_path, int timeout_ms, int64_t *pid,
+                       struct upload_control_refusal *refusal);
+
+/* ---- the status file ------------------------------------------------------------ */
+
+/* The largest status file read. */
+#define UPLOAD_CONTROL_STATUS_FILE_MAX UPLOAD_CONTROL_ANSWER_MAX
+
+/*
+ * Reads the status file the uploader writes ([metrics] status), the same
+ * document a status answer carries, for when the uploader does not answer.
+ * It is as old as its "updated" member. Blocks on the disk: a worker thread.
+ * Returns OK with *out new (upload_control_status_destroy()), NOT_RUNNING
+ * when there is no file (the uploader never wrote one), PERMISSION,
+ * BAD_ANSWER when it is not such a document (or larger than
+ * UPLOAD_CONTROL_STATUS_FILE_MAX), IO, NOMEM, INVALID.
+ */
+__attribute__((warn_unused_result)) enum upload_control_error
+upload_control_status_file(const char *path, struct upload_control_status **out);
+
 /* ---- the parsers (pure; exposed for tests and fuzzing) ---------------------- */
 
 /* Which message an answer may be. */
@@ -195,6 +265,8 @@ enum upload_control_kind {
 	UPLOAD_CONTROL_KIND_RETRY_NOW,
 	UPLOAD_CONTROL_KIND_DISCARD,
 	UPLOAD_CONTROL_KIND_NETWORK_TEST, /* a step (*final false) or the result */
+	UPLOAD_CONTROL_KIND_LOG,
+	UPLOAD_CONTROL_KIND_RESTART,
 	UPLOAD_CONTROL_KIND_LAST
 };
 
@@ -207,16 +279,27 @@ struct upload_control_answer {
 	struct upload_control_discarded discarded; /* DISCARD */
 	struct upload_control_step step;           /* NETWORK_TEST, not final */
 	struct upload_control_nettest nettest;     /* NETWORK_TEST, final */
+	/* LOG: caller-provided storage, or NULL to check the answer only. */
+	struct upload_control_log *log;
+	int64_t pid; /* RESTART: the process that stops */
 };
 
 /*
  * Parses one message (len bytes, need not be NUL-terminated) as an answer of
- * kind into *a (a->status must point at storage for KIND_STATUS). Returns OK,
- * REFUSED (a->refusal filled), or BAD_ANSWER. Unknown members are ignored (a
- * newer uploader may add some); known ones must have their type and bounds.
+ * kind into *a (a->status must point at storage for KIND_STATUS; a->log may
+ * point at storage for KIND_LOG). Returns OK, REFUSED (a->refusal filled), or
+ * BAD_ANSWER. Unknown members are ignored (a newer uploader may add some);
+ * known ones must have their type and bounds.
  */
 __attribute__((warn_unused_result)) enum upload_control_error
 upload_control_parse_answer(enum upload_control_kind kind, const char *data, size_t len,
                             struct upload_control_answer *a);
+
+/* Parses a status file's document (the "status" member of a status answer,
+ * on its own) into *out (zeroed first, and again on failure). Returns OK or
+ * BAD_ANSWER. */
+__attribute__((warn_unused_result)) enum upload_control_error
+upload_control_parse_status_document(const char *data, size_t len,
+                                     struct upload_control_status *out);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@
 /* After accept() failed for want of descriptors or memory, the listening
  * socket is left alone this long: it would be ready again at once. */
 #define ACCEPT_PAUSE_MS 1000
+/* The log answer: room kept for its head, and what one line costs besides
+ * its escaped text (the member names, seq, time and level). */
+#define LOG_ANSWER_HEAD 512u
+#define LOG_LINE_COST   128u
 
 struct control_server {
 	int listen_fd;
@@ -349,6 +354,102 @@ static void do_discard(struct control_server *s, const char *id)
 	send_error(s->conn_fd, name, "internal", "the spool failed; see the uploader's log");
 }
 
+/* How many bytes cJSON prints for the string s, quotes included. */
+static size_t json_string_len(const char *s)
+{
+	size_t n = 2;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' ||
+		    *p == '\r' || *p == '\t')
+			n += 2;
+		else if (*p < 0x20)
+			n += 6;
+		else
+			n += 1;
+	}
+	return n;
+}
+
+static cJSON *log_line_json(const struct log_ring_entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *level = log_level_name(e->level);
+	if (!o || !cJSON_AddNumberToObject(o, "seq", (double)e->seq) ||
+	    !cJSON_AddNumberToObject(o, "time", (double)e->time_ms) ||
+	    !cJSON_AddStringToObject(o, "level", level ? level : "info") ||
+	    !cJSON_AddStringToObject(o, "text", e->text)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The last lines of this process's log (log.h's ring), oldest first, as many
+ * of the newest as fit into one answer; "omitted" says how many did not. */
+static void do_log(struct control_server *s, uint32_t want)
+{
+	const char *name = control_op_name(CONTROL_OP_LOG);
+	struct log_ring_entry *lines = calloc(want ? want : 1, sizeof(*lines));
+	if (!lines) {
+		log_error("control: out of memory for the log answer");
+		send_error(s->conn_fd, name, "internal", "the log cannot be read now");
+		return;
+	}
+	size_t n = log_ring_copy(lines, want);
+	size_t first = n, used = 0;
+	while (first > 0) {
+		size_t cost = LOG_LINE_COST + json_string_len(lines[first - 1].text);
+		if (used + cost > CONTROL_ANSWER_MAX - LOG_ANSWER_HEAD)
+			break;
+		used += cost;
+		first--;
+	}
+	cJSON *root = answer_head(true, true, name);
+	cJSON *arr = root ? cJSON_AddArrayToObject(root, "lines") : NULL;
+	bool ok = arr && cJSON_AddNumberToObject(root, "omitted", (double)first);
+	for (size_t i = first; ok && i < n; i++) {
+		cJSON *o = log_line_json(&lines[i]);
+		if (!o)
+			ok = false;
+		else
+			cJSON_AddItemToArray(arr, o);
+	}
+	explicit_bzero(lines, (want ? want : 1) * sizeof(*lines));
+	free(lines);
+	if (!ok) {
+		cJSON_Delete(root);
+		send_error(s->conn_fd, name, "internal", "the log cannot be read now");
+		return;
+	}
+	log_debug("control: log for uid %u: %zu lines, %zu left out", (unsigned)s->conn_uid,
+	          n - first, first);
+	(void)send_answer(s->conn_fd, root);
+}
+
+/*
+ * Answers, then stops the uploader the way SIGTERM does: the signal goes to
+ * this very process, which blocks it from the first line of main() and reads
+ * it from its signalfd, so a running upload is aborted and put back, the
+ * status file is written and the process exits 0. Its service manager starts
+ * it again (the unit has Restart=always; CONTROL.md).
+ */
+static void do_restart(struct control_server *s)
+{
+	const char *name = control_op_name(CONTROL_OP_RESTART);
+	log_info("control: restart for uid %u: stopping; the service manager starts the uploader "
+	         "again",
+	         (unsigned)s->conn_uid);
+	cJSON *root = answer_head(true, true, name);
+	if (root && !cJSON_AddNumberToObject(root, "pid", (double)getpid())) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	/* Asked for is asked for: the restart goes ahead if the asker left. */
+	(void)send_answer(s->conn_fd, root);
+	if (kill(getpid(), SIGTERM) != 0)
+		log_error_errno("control: cannot stop for the restart");
+}
+
 static void handle_request(struct control_server *s, const char *data, size_t len)
 {
 	struct control_request req;
@@ -372,6 +473,12 @@ static void handle_request(struct control_server *s, const char *data, size_t le
 		break;
 	case CONTROL_OP_NETWORK_TEST:
 		start_nettest(s);
+		break;
+	case CONTROL_OP_LOG:
+		do_log(s, req.lines);
+		break;
+	case CONTROL_OP_RESTART:
+		do_restart(s);
 		break;
 	case CONTROL_OP_LAST:
 		break;

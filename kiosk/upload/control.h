@@ -5,8 +5,14 @@
  * signal the uploader, and it must not hold the uploader's credentials. It
  * connects to a Unix socket (SOCK_SEQPACKET, mode 0660, in the spool
  * directory by default) and sends one small JSON request per connection:
- * status, retry-now, discard ID, network-test. The answer is one JSON message
- * (the network test sends one more per step first).
+ * status, retry-now, discard ID, network-test, log, restart. The answer is
+ * one JSON message (the network test sends one more per step first).
+ *
+ * "log" answers with the last lines of this process's log (log.h's ring).
+ * "restart" answers, then sends SIGTERM to this process: the program using
+ * the server must block SIGTERM and treat it as "stop cleanly, exit 0" (the
+ * uploader reads it from a signalfd), and its service manager must restart
+ * it on a clean exit (Restart=always).
  *
  * The socket is served from the uploader's own thread without ever blocking
  * it: control_server_dispatch() accepts, reads and answers only what is

@@ -9,10 +9,9 @@
 #include <string.h>
 
 static const char *const op_names[CONTROL_OP_LAST] = {
-        [CONTROL_OP_STATUS] = "status",
-        [CONTROL_OP_RETRY_NOW] = "retry-now",
-        [CONTROL_OP_DISCARD] = "discard",
-        [CONTROL_OP_NETWORK_TEST] = "network-test",
+        [CONTROL_OP_STATUS] = "status",   [CONTROL_OP_RETRY_NOW] = "retry-now",
+        [CONTROL_OP_DISCARD] = "discard", [CONTROL_OP_NETWORK_TEST] = "network-test",
+        [CONTROL_OP_LOG] = "log",         [CONTROL_OP_RESTART] = "restart",
 };
 
 static const char *const parse_codes[CONTROL_PARSE_LAST] = {
@@ -80,7 +79,12 @@ static enum control_parse refuse(enum control_parse result, const char *text, co
 }
 
 /* The members a request may have, a bit each. */
-enum member { MEMBER_VERSION = 1u << 0, MEMBER_REQUEST = 1u << 1, MEMBER_ID = 1u << 2 };
+enum member {
+	MEMBER_VERSION = 1u << 0,
+	MEMBER_REQUEST = 1u << 1,
+	MEMBER_ID = 1u << 2,
+	MEMBER_LINES = 1u << 3,
+};
 
 static unsigned member_bit(const char *name)
 {
@@ -90,6 +94,8 @@ static unsigned member_bit(const char *name)
 		return MEMBER_REQUEST;
 	if (strcmp(name, "id") == 0)
 		return MEMBER_ID;
+	if (strcmp(name, "lines") == 0)
+		return MEMBER_LINES;
 	return 0;
 }
 
@@ -101,7 +107,7 @@ static enum control_parse parse_root(const cJSON *root, struct control_request *
 
 	/* Every member known, each at most once: cJSON keeps duplicates. */
 	unsigned seen = 0;
-	const cJSON *version = NULL, *request = NULL, *id = NULL;
+	const cJSON *version = NULL, *request = NULL, *id = NULL, *lines = NULL;
 	for (const cJSON *m = root->child; m; m = m->next) {
 		unsigned bit = m->string ? member_bit(m->string) : 0;
 		if (!bit)
@@ -113,8 +119,10 @@ static enum control_parse parse_root(const cJSON *root, struct control_request *
 			version = m;
 		else if (bit == MEMBER_REQUEST)
 			request = m;
-		else
+		else if (bit == MEMBER_ID)
 			id = m;
+		else
+			lines = m;
 	}
 
 	if (!version || !cJSON_IsNumber(version))
@@ -132,7 +140,9 @@ static enum control_parse parse_root(const cJSON *root, struct control_request *
 	}
 	if (op == CONTROL_OP_LAST)
 		return refuse(CONTROL_PARSE_UNKNOWN_REQUEST,
-		              "\"request\" is not status, retry-now, discard or network-test", why);
+		              "\"request\" is not status, retry-now, discard, network-test, log or "
+		              "restart",
+		              why);
 
 	if (op == CONTROL_OP_DISCARD) {
 		if (!id)
@@ -143,6 +153,20 @@ static enum control_parse parse_root(const cJSON *root, struct control_request *
 		memcpy(out->id, id->valuestring, CONTROL_ID_MAX);
 	} else if (id) {
 		return refuse(CONTROL_PARSE_BAD_REQUEST, "only discard takes \"id\"", why);
+	}
+	if (op == CONTROL_OP_LOG) {
+		out->lines = CONTROL_LOG_LINES_MAX;
+		if (lines) {
+			/* An integer: 1.0 passes as JSON says it is the same number. */
+			if (!cJSON_IsNumber(lines) || !(lines->valuedouble >= 1) ||
+			    !(lines->valuedouble <= CONTROL_LOG_LINES_MAX) ||
+			    lines->valuedouble != (double)(uint32_t)lines->valuedouble)
+				return refuse(CONTROL_PARSE_BAD_REQUEST,
+				              "\"lines\" must be an integer from 1 to 200", why);
+			out->lines = (uint32_t)lines->valuedouble;
+		}
+	} else if (lines) {
+		return refuse(CONTROL_PARSE_BAD_REQUEST, "only log takes \"lines\"", why);
 	}
 	out->op = op;
 	return refuse(CONTROL_PARSE_OK, "ok", why);
@@ -173,6 +197,7 @@ enum control_parse control_request_parse(const char *data, size_t len, struct co
 	if (result != CONTROL_PARSE_OK) {
 		out->op = CONTROL_OP_LAST;
 		out->id[0] = '\0';
+		out->lines = 0;
 	}
 	return result;
 }

@@ -11,6 +11,9 @@
 #define SCANKIOSK_UPLOAD_CONTROL_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
 
 /* The version of the control protocol this uploader speaks. */
 #define CONTROL_VERSION 1
@@ -18,12 +21,16 @@
 #define CONTROL_REQUEST_MAX 1024
 /* A submission id: 32 lower-case hex digits, with NUL. */
 #define CONTROL_ID_MAX 33
+/* The most log lines one "log" request asks for (and its default). */
+#define CONTROL_LOG_LINES_MAX LOG_RING_LINES
 
 enum control_op {
 	CONTROL_OP_STATUS,       /* "status": the status file's snapshot */
 	CONTROL_OP_RETRY_NOW,    /* "retry-now": every queued submission due now */
 	CONTROL_OP_DISCARD,      /* "discard": delete one failed/ or quarantine/ item */
 	CONTROL_OP_NETWORK_TEST, /* "network-test": DNS, TCP, TLS, HTTP, step by step */
+	CONTROL_OP_LOG,          /* "log": the uploader's last lines (at most "lines") */
+	CONTROL_OP_RESTART,      /* "restart": answer, then stop as on SIGTERM (exit 0) */
 	CONTROL_OP_LAST
 };
 
@@ -40,6 +47,7 @@ enum control_parse {
 struct control_request {
 	enum control_op op;      /* CONTROL_OP_LAST unless CONTROL_PARSE_OK */
 	char id[CONTROL_ID_MAX]; /* discard: the id; else "" */
+	uint32_t lines;          /* log: 1..CONTROL_LOG_LINES_MAX (default the maximum); else 0 */
 };
 
 /*
@@ -53,7 +61,8 @@ control_request_parse(const char *data, size_t len, struct control_request *out,
 /* The error code of a refusal ("too_large", "malformed", ...); "ok" for OK. */
 const char *control_parse_code(enum control_parse result);
 
-/* "status", "retry-now", "discard", "network-test"; "unknown" out of range. */
+/* "status", "retry-now", "discard", "network-test", "log", "restart";
+ * "unknown" out of range. */
 const char *control_op_name(enum control_op op);
 
 #endif

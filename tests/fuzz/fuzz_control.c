@@ -57,8 +57,13 @@ static void fuzz_request(const char *text, size_t size)
 	if (r == CONTROL_PARSE_OK) {
 		check((unsigned)req.op < CONTROL_OP_LAST, "accepted an unknown operation");
 		check_id(req.id, req.op != CONTROL_OP_DISCARD, "bad id in an accepted request");
+		check(req.op == CONTROL_OP_LOG
+		              ? req.lines >= 1 && req.lines <= CONTROL_LOG_LINES_MAX
+		              : req.lines == 0,
+		      "lines out of range");
 	} else {
-		check(req.op == CONTROL_OP_LAST && req.id[0] == '\0', "output on a refusal");
+		check(req.op == CONTROL_OP_LAST && req.id[0] == '\0' && req.lines == 0,
+		      "output on a refusal");
 		/* The reason is a fixed text, never a piece of the input. */
 		check(why < text || why >= text + size, "the reason points into the input");
 	}
@@ -94,18 +99,34 @@ static void check_step(const struct upload_control_step *s)
 	check((unsigned)s->result < UPLOAD_CONTROL_STEP_RESULT_LAST, "step result");
 }
 
-static void fuzz_answer(const char *text, size_t size, struct upload_control_status *st)
+static void check_log(const struct upload_control_log *log)
+{
+	check(log->count <= LOG_RING_LINES, "too many log lines");
+	for (size_t i = 0; i < log->count; i++) {
+		check(log_text_valid(log->lines[i].text, sizeof(log->lines[i].text)), "log text");
+		check((unsigned)log->lines[i].level < LOG_LEVEL_LAST, "log level");
+		check(log->lines[i].seq > 0 &&
+		              (i == 0 || log->lines[i].seq > log->lines[i - 1].seq),
+		      "log order");
+	}
+}
+
+static void fuzz_answer(const char *text, size_t size, struct upload_control_status *st,
+                        struct upload_control_log *log)
 {
 	for (int k = 0; k < UPLOAD_CONTROL_KIND_LAST; k++) {
 		struct upload_control_answer a;
 		memset(&a, 0, sizeof(a));
 		a.status = st;
+		/* The log's lines are checked with storage and without. */
+		a.log = (k == UPLOAD_CONTROL_KIND_LOG && (size & 1)) ? log : NULL;
 		enum upload_control_error e =
 		        upload_control_parse_answer((enum upload_control_kind)k, text, size, &a);
 		check(e == UPLOAD_CONTROL_OK || e == UPLOAD_CONTROL_REFUSED ||
 		              e == UPLOAD_CONTROL_BAD_ANSWER,
 		      "answer result out of range");
 		check(a.status == st, "status storage replaced");
+		check(a.log == NULL || a.log == log, "log storage replaced");
 		if (e == UPLOAD_CONTROL_REFUSED) {
 			check(a.refusal.code[0] != '\0', "refusal without a code");
 			check_text(a.refusal.code, sizeof(a.refusal.code), 0, "refusal code");
@@ -137,6 +158,13 @@ static void fuzz_answer(const char *text, size_t size, struct upload_control_sta
 			check(a.nettest.passed == (a.nettest.failed_step[0] == '\0'),
 			      "passed and failed_step disagree");
 			break;
+		case UPLOAD_CONTROL_KIND_LOG:
+			if (a.log)
+				check_log(a.log);
+			break;
+		case UPLOAD_CONTROL_KIND_RESTART:
+			check(a.pid > 0, "restart without a pid");
+			break;
 		case UPLOAD_CONTROL_KIND_RETRY_NOW:
 		case UPLOAD_CONTROL_KIND_LAST:
 			break;
@@ -154,16 +182,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* An exact-size copy so ASan sees any read past the end. */
 	char *text = malloc(size ? size : 1);
 	struct upload_control_status *st = malloc(sizeof(*st));
-	check(text && st, "out of memory");
+	struct upload_control_log *log = malloc(sizeof(*log));
+	check(text && st && log, "out of memory");
 	if (size)
 		memcpy(text, data, size);
 	if (mode & 1) {
-		fuzz_answer(text, size, st);
+		fuzz_answer(text, size, st, log);
 		fuzz_request(text, size);
 	} else {
 		fuzz_request(text, size);
-		fuzz_answer(text, size, st);
+		fuzz_answer(text, size, st, log);
 	}
+	/* The status file's parser reads the same documents as a status answer. */
+	if (upload_control_parse_status_document(text, size, st) == UPLOAD_CONTROL_OK)
+		check_status(st);
+	free(log);
 	free(st);
 	free(text);
 	return 0;

@@ -11,16 +11,23 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "control_request.h"
+#include "log.h"
 #include "metrics.h"
 #include "upload_control.h"
 
@@ -55,6 +62,28 @@ static void test_request_valid(void **state)
 	assert_string_equal(req.id, ID);
 	assert_string_equal(control_op_name(CONTROL_OP_DISCARD), "discard");
 	assert_string_equal(control_op_name(CONTROL_OP_LAST), "unknown");
+	assert_int_equal(req.lines, 0);
+
+	/* log: all the ring holds unless fewer are asked for. */
+	assert_int_equal(parse("{\"version\":1,\"request\":\"log\"}", &req), CONTROL_PARSE_OK);
+	assert_int_equal(req.op, CONTROL_OP_LOG);
+	assert_int_equal(req.lines, CONTROL_LOG_LINES_MAX);
+	assert_int_equal(CONTROL_LOG_LINES_MAX, 200);
+	assert_int_equal(parse("{\"lines\":5,\"version\":1,\"request\":\"log\"}", &req),
+	                 CONTROL_PARSE_OK);
+	assert_int_equal(req.lines, 5);
+	assert_int_equal(parse("{\"version\":1,\"request\":\"log\",\"lines\":200}", &req),
+	                 CONTROL_PARSE_OK);
+	assert_int_equal(req.lines, 200);
+	assert_int_equal(parse("{\"version\":1,\"request\":\"log\",\"lines\":1.0}", &req),
+	                 CONTROL_PARSE_OK);
+	assert_int_equal(req.lines, 1);
+	assert_string_equal(control_op_name(CONTROL_OP_LOG), "log");
+
+	assert_int_equal(parse("{\"version\":1,\"request\":\"restart\"}", &req), CONTROL_PARSE_OK);
+	assert_int_equal(req.op, CONTROL_OP_RESTART);
+	assert_int_equal(req.lines, 0);
+	assert_string_equal(control_op_name(CONTROL_OP_RESTART), "restart");
 }
 
 struct bad_request {
@@ -107,6 +136,24 @@ static void test_request_refused(void **state)
 	         CONTROL_PARSE_BAD_REQUEST},
 	        {"{\"version\":1,\"request\":\"discard\",\"id\":\"" ID "\",\"id\":\"" ID "\"}",
 	         CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"Log\"}", CONTROL_PARSE_UNKNOWN_REQUEST},
+	        {"{\"version\":1,\"request\":\"reboot\"}", CONTROL_PARSE_UNKNOWN_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":0}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":201}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":-1}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":1.5}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":1e400}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":\"5\"}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":null}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"lines\":5,\"lines\":5}",
+	         CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"log\",\"id\":\"" ID "\"}",
+	         CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"status\",\"lines\":5}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"restart\",\"lines\":5}", CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"restart\",\"id\":\"" ID "\"}",
+	         CONTROL_PARSE_BAD_REQUEST},
+	        {"{\"version\":1,\"request\":\"restart\",\"now\":true}", CONTROL_PARSE_BAD_REQUEST},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct control_request req;
@@ -116,6 +163,7 @@ static void test_request_refused(void **state)
 			         control_parse_code(r), control_parse_code(cases[i].want));
 		assert_int_equal(req.op, CONTROL_OP_LAST);
 		assert_string_equal(req.id, "");
+		assert_int_equal(req.lines, 0);
 	}
 	assert_string_equal(control_parse_code(CONTROL_PARSE_TOO_LARGE), "too_large");
 	assert_string_equal(control_parse_code(CONTROL_PARSE_LAST), "internal");
@@ -392,6 +440,359 @@ static void test_client_arguments(void **state)
 	                 UPLOAD_CONTROL_NOT_RUNNING);
 }
 
+/* ---- log, restart, the status file ------------------------------------------------ */
+
+#define LINE(seq, level, text)                                                                     \
+	"{\"seq\":" #seq ",\"time\":1700000000123,\"level\":\"" level "\",\"text\":\"" text "\"}"
+
+static void test_answer_log_restart(void **state)
+{
+	(void)state;
+	struct upload_control_answer a = {0};
+	struct upload_control_log *log = calloc(1, sizeof(*log));
+	assert_non_null(log);
+	static const char good[] =
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":2,"
+	        "\"lines\":[" LINE(7, "info", "info: [uploader.c:1] started") "," LINE(
+	                9, "warning",
+	                "warning: [x.c:2] Gr\\u00fc\\u00dfe \\\"quoted\\\"") "],\"later\":1}";
+	a.log = log;
+	assert_int_equal(answer(UPLOAD_CONTROL_KIND_LOG, good, &a), UPLOAD_CONTROL_OK);
+	assert_ptr_equal(a.log, log);
+	assert_int_equal(log->count, 2);
+	assert_int_equal(log->omitted, 2);
+	assert_int_equal(log->lines[0].seq, 7);
+	assert_int_equal(log->lines[0].time_ms, 1700000000123LL);
+	assert_int_equal(log->lines[0].level, LOG_LEVEL_INFO);
+	assert_string_equal(log->lines[0].text, "info: [uploader.c:1] started");
+	assert_int_equal(log->lines[1].level, LOG_LEVEL_WARNING);
+	assert_string_equal(log->lines[1].text, "warning: [x.c:2] Gr\xc3\xbc\xc3\x9f"
+	                                        "e \"quoted\"");
+	/* Without storage the answer is only checked. */
+	a.log = NULL;
+	assert_int_equal(answer(UPLOAD_CONTROL_KIND_LOG, good, &a), UPLOAD_CONTROL_OK);
+	assert_int_equal(answer(UPLOAD_CONTROL_KIND_LOG,
+	                        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\","
+	                        "\"omitted\":0,\"lines\":[]}",
+	                        &a),
+	                 UPLOAD_CONTROL_OK);
+
+	static const char *const bad[] = {
+	        /* numbers going back, a control character, an unknown level, no omitted */
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(9, "info", "a") "," LINE(8, "info", "b") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(9, "info", "a\\u001b[2Jb") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(9, "info", "a\\nb") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(9, "notice", "a") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\","
+	        "\"lines\":[" LINE(9, "info", "a") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(0, "info", "a") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":{}}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(9, "info", "stray \xff byte") "]}",
+	        "{\"version\":1,\"ok\":true,\"final\":false,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[]}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"status\",\"omitted\":0,"
+	        "\"lines\":[]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a.log = log;
+		if (answer(UPLOAD_CONTROL_KIND_LOG, bad[i], &a) != UPLOAD_CONTROL_BAD_ANSWER)
+			fail_msg("bad log answer %zu accepted", i);
+		assert_int_equal(log->count, 0);
+	}
+
+	/* A line as long as the ring keeps passes; one byte more does not. More
+	 * lines than the ring keeps do not either. */
+	const size_t cap = LOG_RING_LINES * 64 + 2048;
+	char *big = malloc(cap);
+	if (!big)
+		abort();
+	for (int len = LOG_RING_LINE_MAX - 1; len <= LOG_RING_LINE_MAX; len++) {
+		int n = snprintf(
+		        big, 2048,
+		        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\","
+		        "\"omitted\":0,\"lines\":[{\"seq\":1,\"time\":1,\"level\":\"info\","
+		        "\"text\":\"%0*d\"}]}",
+		        len, 0);
+		assert_true(n > 0 && n < 2048);
+		a.log = log;
+		assert_int_equal(answer(UPLOAD_CONTROL_KIND_LOG, big, &a),
+		                 len < LOG_RING_LINE_MAX ? UPLOAD_CONTROL_OK
+		                                         : UPLOAD_CONTROL_BAD_ANSWER);
+	}
+	for (int lines = LOG_RING_LINES; lines <= LOG_RING_LINES + 1; lines++) {
+		size_t at = (size_t)snprintf(big, cap,
+		                             "{\"version\":1,\"ok\":true,\"final\":true,"
+		                             "\"request\":\"log\",\"omitted\":0,\"lines\":[");
+		for (int i = 1; i <= lines; i++)
+			at += (size_t)snprintf(big + at, cap - at,
+			                       "%s{\"seq\":%d,\"time\":1,\"level\":\"debug\","
+			                       "\"text\":\"l\"}",
+			                       i > 1 ? "," : "", i);
+		assert_true(at + 3 < cap);
+		snprintf(big + at, cap - at, "]}");
+		a.log = log;
+		assert_int_equal(answer(UPLOAD_CONTROL_KIND_LOG, big, &a),
+		                 lines <= LOG_RING_LINES ? UPLOAD_CONTROL_OK
+		                                         : UPLOAD_CONTROL_BAD_ANSWER);
+	}
+	free(big);
+	free(log);
+
+	a.log = NULL;
+	assert_int_equal(answer(UPLOAD_CONTROL_KIND_RESTART,
+	                        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"restart\","
+	                        "\"pid\":4711}",
+	                        &a),
+	                 UPLOAD_CONTROL_OK);
+	assert_int_equal(a.pid, 4711);
+	static const char *const bad_restart[] = {
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"restart\"}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"restart\",\"pid\":0}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"restart\",\"pid\":\"1\"}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"pid\":1}",
+	};
+	for (size_t i = 0; i < sizeof(bad_restart) / sizeof(bad_restart[0]); i++) {
+		if (answer(UPLOAD_CONTROL_KIND_RESTART, bad_restart[i], &a) !=
+		    UPLOAD_CONTROL_BAD_ANSWER)
+			fail_msg("bad restart answer %zu accepted", i);
+		assert_int_equal(a.pid, 0);
+	}
+}
+
+/* The status file is the "status" member of a status answer on its own. */
+static void test_status_document(void **state)
+{
+	(void)state;
+	const char *doc = strstr(status_doc, "\"status\":{") + strlen("\"status\":");
+	size_t len = strlen(doc) - 1; /* without the answer's closing brace */
+	struct upload_control_status *st = calloc(1, sizeof(*st));
+	assert_non_null(st);
+	assert_int_equal(upload_control_parse_status_document(doc, len, st), UPLOAD_CONTROL_OK);
+	assert_int_equal(st->pid, 42);
+	assert_int_equal(st->failed_count, 1);
+	assert_string_equal(st->failed[0].last_error, "conflict");
+	assert_int_equal(upload_control_parse_status_document(status_doc, strlen(status_doc), st),
+	                 UPLOAD_CONTROL_BAD_ANSWER);
+	assert_int_equal(st->pid, 0);
+	assert_int_equal(upload_control_parse_status_document("{}", 2, st),
+	                 UPLOAD_CONTROL_BAD_ANSWER);
+	assert_int_equal(upload_control_parse_status_document(NULL, 0, st),
+	                 UPLOAD_CONTROL_BAD_ANSWER);
+	assert_int_equal(upload_control_parse_status_document(doc, len, NULL),
+	                 UPLOAD_CONTROL_INVALID);
+
+	/* From a file: present, missing, unreadable, damaged, too large. */
+	char dir[] = "test_status_file.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/status", dir);
+	struct upload_control_status *out = (void *)1;
+	assert_int_equal(upload_control_status_file(path, &out), UPLOAD_CONTROL_NOT_RUNNING);
+	assert_null(out);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(doc, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(upload_control_status_file(path, &out), UPLOAD_CONTROL_OK);
+	assert_non_null(out);
+	assert_int_equal(out->queue_count, 1);
+	assert_string_equal(out->queue[0].id, ID);
+	upload_control_status_destroy(out);
+	if (geteuid() != 0) {
+		chmod(path, 0);
+		assert_int_equal(upload_control_status_file(path, &out), UPLOAD_CONTROL_PERMISSION);
+		chmod(path, 0600);
+	}
+	assert_int_equal(truncate(path, (off_t)len / 2), 0);
+	assert_int_equal(upload_control_status_file(path, &out), UPLOAD_CONTROL_BAD_ANSWER);
+	assert_null(out);
+	assert_int_equal(truncate(path, UPLOAD_CONTROL_STATUS_FILE_MAX + 1), 0);
+	assert_int_equal(upload_control_status_file(path, &out), UPLOAD_CONTROL_BAD_ANSWER);
+	assert_int_equal(upload_control_status_file(dir, &out), UPLOAD_CONTROL_IO);
+	assert_int_equal(upload_control_status_file("", &out), UPLOAD_CONTROL_INVALID);
+	unlink(path);
+	rmdir(dir);
+	free(st);
+}
+
+/* ---- the client against a scripted server ------------------------------------------- */
+
+/* One connection: reads the request, sends the messages, then waits until the
+ * client closes (at most 10 s). */
+struct fake {
+	int listen_fd;
+	char path[108];
+	const char *const *messages;
+	size_t count;
+	char request[1100];
+	int64_t closed_after_ms; /* how long after the last message the client closed */
+	pthread_t thread;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *fake_thread(void *arg)
+{
+	struct fake *f = arg;
+	int fd = accept(f->listen_fd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = recv(fd, f->request, sizeof(f->request) - 1, 0);
+	if (n > 0)
+		f->request[n] = '\0';
+	for (size_t i = 0; i < f->count; i++)
+		(void)send(fd, f->messages[i], strlen(f->messages[i]), MSG_NOSIGNAL);
+	int64_t sent = now_ms();
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+	if (poll(&p, 1, 10000) > 0 && recv(fd, &c, 1, 0) == 0)
+		f->closed_after_ms = now_ms() - sent;
+	else
+		f->closed_after_ms = -1;
+	close(fd);
+	return NULL;
+}
+
+static void fake_start(struct fake *f, const char *dir, const char *const *messages, size_t count)
+{
+	memset(f, 0, sizeof(*f));
+	f->messages = messages;
+	f->count = count;
+	snprintf(f->path, sizeof(f->path), "%s/fake.sock", dir);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", f->path);
+	f->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_true(f->listen_fd >= 0);
+	assert_int_equal(bind(f->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(f->listen_fd, 1), 0);
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_thread, f), 0);
+}
+
+static void fake_finish(struct fake *f)
+{
+	pthread_join(f->thread, NULL);
+	close(f->listen_fd);
+	unlink(f->path);
+}
+
+struct cancel_on_step {
+	int efd;
+	unsigned steps;
+};
+
+static bool cancel_after_first(const struct upload_control_step *step, void *ctx)
+{
+	struct cancel_on_step *c = ctx;
+	c->steps++;
+	uint64_t one = 1;
+	assert_int_equal(write(c->efd, &one, sizeof(one)), sizeof(one));
+	return true;
+}
+
+static void test_client_exchanges(void **state)
+{
+	(void)state;
+	char dir[] = "test_control_fake.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct fake f;
+
+	/* log: the request names the count; the lines arrive parsed. */
+	static const char *const log_answer[] = {
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"log\",\"omitted\":0,"
+	        "\"lines\":[" LINE(3, "info", "info: [a.c:1] one") "," LINE(
+	                4, "error", "error: [b.c:2] two") "]}",
+	};
+	fake_start(&f, dir, log_answer, 1);
+	struct upload_control_log *log = NULL;
+	assert_int_equal(upload_control_log(f.path, 2000, 50, &log, NULL), UPLOAD_CONTROL_OK);
+	fake_finish(&f);
+	assert_string_equal(f.request, "{\"version\":1,\"request\":\"log\",\"lines\":50}");
+	assert_non_null(log);
+	assert_int_equal(log->count, 2);
+	assert_string_equal(log->lines[1].text, "error: [b.c:2] two");
+	upload_control_log_destroy(log);
+	/* More lines than asked for is not an answer to the request. */
+	fake_start(&f, dir, log_answer, 1);
+	assert_int_equal(upload_control_log(f.path, 2000, 1, &log, NULL),
+	                 UPLOAD_CONTROL_BAD_ANSWER);
+	fake_finish(&f);
+	assert_null(log);
+	assert_int_equal(upload_control_log(f.path, 2000, LOG_RING_LINES + 1, &log, NULL),
+	                 UPLOAD_CONTROL_INVALID);
+	assert_int_equal(upload_control_log(f.path, 2000, 0, NULL, NULL), UPLOAD_CONTROL_INVALID);
+
+	/* restart */
+	static const char *const restart_answer[] = {
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"restart\",\"pid\":99}",
+	};
+	fake_start(&f, dir, restart_answer, 1);
+	int64_t pid = 0;
+	assert_int_equal(upload_control_restart(f.path, 2000, &pid, NULL), UPLOAD_CONTROL_OK);
+	fake_finish(&f);
+	assert_string_equal(f.request, "{\"version\":1,\"request\":\"restart\"}");
+	assert_int_equal(pid, 99);
+
+	/* A network test whose second step never comes: cancelled through the
+	 * eventfd right after the first, the call returns at once with it. */
+	static const char *const one_step[] = {
+	        "{\"version\":1,\"ok\":true,\"final\":false,\"request\":\"network-test\","
+	        "\"step\":" STEP("dns", "ok", "ok") "}",
+	};
+	fake_start(&f, dir, one_step, 1);
+	struct cancel_on_step c = {.efd = eventfd(0, EFD_CLOEXEC)};
+	assert_true(c.efd >= 0);
+	struct upload_control_nettest nt;
+	assert_int_equal(upload_control_network_test_cancellable(f.path, 60000, c.efd,
+	                                                         cancel_after_first, &c, &nt, NULL),
+	                 UPLOAD_CONTROL_OK);
+	fake_finish(&f);
+	assert_int_equal(c.steps, 1);
+	assert_true(nt.stopped);
+	assert_int_equal(nt.step_count, 1);
+	assert_string_equal(nt.steps[0].name, "dns");
+	/* The client closed at once, not after the 60 s timeout. */
+	assert_true(f.closed_after_ms >= 0 && f.closed_after_ms < 10000);
+	close(c.efd);
+
+	/* Not cancelled: the whole test, not stopped. */
+	static const char *const whole[] = {
+	        "{\"version\":1,\"ok\":true,\"final\":false,\"request\":\"network-"
+	        "test\","
+	        "\"step\":" STEP("dns", "failed", "no_such_host") "}",
+	        "{\"version\":1,\"ok\":true,\"final\":true,\"request\":\"network-"
+	        "test\","
+	        "\"passed\":false,\"failed_step\":\"dns\",\"ms\":4,\"steps\":"
+	        "[" STEP("dns", "failed", "no_such_host") "," STEP(
+	                "tcp", "skipped", "skipped") "," STEP("tls", "skipped",
+	                                                      "skipped") "," STEP("http", "skipped",
+	                                                                          "skipped") "]}",
+	};
+	fake_start(&f, dir, whole, 2);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(
+	        upload_control_network_test_cancellable(f.path, 5000, efd, NULL, NULL, &nt, NULL),
+	        UPLOAD_CONTROL_OK);
+	fake_finish(&f);
+	close(efd);
+	assert_false(nt.stopped);
+	assert_false(nt.passed);
+	assert_string_equal(nt.failed_step, "dns");
+	assert_int_equal(nt.step_count, 4);
+	rmdir(dir);
+}
+
 /* ---- [control] socket --------------------------------------------------------------- */
 
 static void test_config_socket(void **state)
@@ -535,7 +936,8 @@ int main(void)
 	        cmocka_unit_test(test_request_bounds),   cmocka_unit_test(test_answer_status),
 	        cmocka_unit_test(test_answer_others),    cmocka_unit_test(test_answer_network_test),
 	        cmocka_unit_test(test_client_arguments), cmocka_unit_test(test_config_socket),
-	        cmocka_unit_test(test_metrics_text),
+	        cmocka_unit_test(test_metrics_text),     cmocka_unit_test(test_answer_log_restart),
+	        cmocka_unit_test(test_status_document),  cmocka_unit_test(test_client_exchanges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,11 @@
  * parsed as one JSON object on stdout, so a test checks the library's structs,
  * not a raw answer.
  *
- *   control_client SOCKET [--timeout MS] status|retry-now|discard ID|network-test
+ *   control_client SOCKET [--timeout MS]
+ *                  status|retry-now|discard ID|network-test|log [N]|restart|status-file
  *
+ * status-file reads SOCKET as the path of a status file instead
+ * (upload_control_status_file()).
  * Output: {"error": "<class>", "refusal": {...}, "result": {...}, "streamed": [...]}
  * where class is ok, not_running, permission, timeout, bad_answer, refused, io,
  * nomem or invalid; streamed lists the network test's steps as they arrived.
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "spool.h"
 #include "upload_control.h"
 
@@ -104,9 +108,25 @@ static bool handle_step(const struct upload_control_step *step, void *ctx)
 static int usage(void)
 {
 	fputs("usage: control_client SOCKET [--timeout MS] "
-	      "status|retry-now|discard ID|network-test\n",
+	      "status|retry-now|discard ID|network-test|log [N]|restart|status-file\n",
 	      stderr);
 	return 2;
+}
+
+static cJSON *log_json(const struct upload_control_log *log)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "omitted", log->omitted);
+	cJSON *lines = cJSON_AddArrayToObject(o, "lines");
+	for (size_t i = 0; i < log->count; i++) {
+		cJSON *l = cJSON_CreateObject();
+		cJSON_AddNumberToObject(l, "seq", (double)log->lines[i].seq);
+		cJSON_AddNumberToObject(l, "time", (double)log->lines[i].time_ms);
+		cJSON_AddStringToObject(l, "level", log_level_name(log->lines[i].level));
+		cJSON_AddStringToObject(l, "text", log->lines[i].text);
+		cJSON_AddItemToArray(lines, l);
+	}
+	return o;
 }
 
 int main(int argc, char **argv)
@@ -162,6 +182,24 @@ int main(int argc, char **argv)
 			for (size_t s = 0; s < nt.step_count; s++)
 				cJSON_AddItemToArray(steps, step_json(&nt.steps[s]));
 		}
+	} else if (strcmp(op, "log") == 0 && (i == argc || i + 1 == argc)) {
+		struct upload_control_log *log = NULL;
+		uint32_t lines = i < argc ? (uint32_t)strtoul(argv[i], NULL, 10) : 0;
+		e = upload_control_log(path, timeout, lines, &log, &refusal);
+		if (log)
+			result = log_json(log);
+		upload_control_log_destroy(log);
+	} else if (strcmp(op, "restart") == 0 && i == argc) {
+		int64_t pid = 0;
+		e = upload_control_restart(path, timeout, &pid, &refusal);
+		result = cJSON_CreateObject();
+		cJSON_AddNumberToObject(result, "pid", (double)pid);
+	} else if (strcmp(op, "status-file") == 0 && i == argc) {
+		struct upload_control_status *st = NULL;
+		e = upload_control_status_file(path, &st);
+		if (st)
+			result = status_json(st);
+		upload_control_status_destroy(st);
 	} else {
 		cJSON_Delete(out);
 		return usage();

@@ -4,7 +4,7 @@ reference intake (nginx + intake.py), through the client library the
 maintenance menu calls (kiosk/core/upload_control.h, driven by control_client).
 
     test_upload_control.py control_retry_now|control_discard|control_network_test|
-                           control_robust|control_canary
+                           control_robust|control_canary|control_log|control_restart
 
 control_retry_now: with the queue held for an hour by a 503 Retry-After, "retry-now"
   over the socket makes every queued submission due: the queue drains to the
@@ -27,6 +27,13 @@ control_robust: malformed, oversized, trailing, NUL, duplicate, unknown and mist
 control_canary: with canary personal data queued, failed and delivered, no control
   answer, no metric, no status file and no log line holds any of it (the
   same scan finds it in the intake's store: the test can fail).
+control_log: "log" answers with the uploader's own last lines, exactly as it wrote
+  them to stderr, oldest first, numbered without gaps; "lines" N gives the last N;
+  after more than 200 lines, exactly the last 200.
+control_restart: "restart" answers with the pid, then the uploader stops as on
+  SIGTERM (a hung upload is put back, the status file says stopped, the socket is
+  gone) and exits 0; the status file still tells the menu what was; started again
+  (as systemd's Restart=always does), the queue is delivered once.
 
 Uses the rig of tests/fault (test_upload_rig.py). Asserts behaviour, never speed.
 """
@@ -436,6 +443,13 @@ BAD_REQUESTS = [
     (b'{"version":1,"request":"discard","id":123}', "bad_request"),
     (b'{"version":1,"request":"status"' + b" " * 1100 + b"}", "too_large"),
     (b'{"x":"' + MARKER.encode() * 4000 + b'"}', "too_large"),
+    (b'{"version":1,"request":"log","lines":0}', "bad_request"),
+    (b'{"version":1,"request":"log","lines":201}', "bad_request"),
+    (b'{"version":1,"request":"log","lines":"' + MARKER.encode() + b'"}', "bad_request"),
+    (b'{"version":1,"request":"status","lines":5}', "bad_request"),
+    (b'{"version":1,"request":"restart","id":"' + b"a" * 32 + b'"}', "bad_request"),
+    (b'{"version":1,"request":"restart","' + MARKER.encode() + b'":true}', "bad_request"),
+    (b'{"version":1,"request":"Restart"}', "unknown_request"),
 ]
 
 
@@ -591,6 +605,118 @@ def rig_uploader():
     return os.environ["SCANKIOSK_UPLOADER"]
 
 
+# ---- log ----------------------------------------------------------------------
+
+
+def stderr_lines(rig):
+    return rig.log().splitlines()
+
+
+def check_log_answer(rig, result, what):
+    lines = result["lines"]
+    check(result["omitted"] == 0, "%s: %d lines left out" % (what, result["omitted"]))
+    seqs = [l["seq"] for l in lines]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else True,
+          "%s: numbers with gaps: %r" % (what, seqs))
+    check(all(l["text"].startswith(l["level"] + ": [") for l in lines),
+          "%s: a line without its level: %r" % (what, lines))
+    # The very lines the uploader wrote to stderr, in order and contiguous.
+    written = stderr_lines(rig)
+    texts = [l["text"] for l in lines]
+    if texts:
+        starts = [i for i, t in enumerate(written) if t == texts[0]]
+        check(any(written[i:i + len(texts)] == texts for i in starts),
+              "%s: the lines are not the uploader's stderr:\n%s" % (what, "\n".join(texts)))
+    times = [l["time"] for l in lines]
+    check(times == sorted(times) and all(t > 1.6e12 for t in times),
+          "%s: times are not wall-clock milliseconds in order: %r" % (what, times[:5]))
+    return lines
+
+
+def test_log(rig):
+    p = start(rig)
+    ident = rig.enqueue()
+    wait_for("the delivery", lambda: not rig.files("new") and not rig.files("sending"),
+             timeout=60)
+    lines = check_log_answer(rig, ok(rig, "log"), "all")
+    check(0 < len(lines) <= 200, "%d lines" % len(lines))
+    check(any("uploader started" in l["text"] for l in lines), "no start line: %r" % lines)
+    check(any(ident in l["text"] for l in lines), "the delivery is not in the log")
+    last5 = check_log_answer(rig, ok(rig, "log", "5"), "last 5")
+    check(len(last5) == 5 and last5[0]["seq"] > lines[0]["seq"], "log 5: %r" % last5)
+
+    # More than the ring holds: every status request adds a debug line.
+    for _ in range(230):
+        a = json.loads(raw(rig, b'{"version":1,"request":"status"}')[0])
+        check(a["ok"], "status: %r" % a)
+    full = check_log_answer(rig, ok(rig, "log"), "after 230 more")
+    check(len(full) == 200, "%d lines after the flood" % len(full))
+    check(full[-1]["seq"] - full[0]["seq"] == 199 and full[0]["seq"] > lines[-1]["seq"],
+          "not the last 200: %r .. %r" % (full[0]["seq"], full[-1]["seq"]))
+    check(not any("uploader started" in l["text"] for l in full), "the oldest line survived")
+    check(sum("control: status for uid" in l["text"] for l in full) >= 190,
+          "the status lines are not the newest")
+    a = json.loads(raw(rig, b'{"version":1,"request":"log","lines":200}')[0])
+    check(a["ok"] and a["final"] and a["request"] == "log" and len(a["lines"]) == 200,
+          "raw log answer: %r" % {k: v for k, v in a.items() if k != "lines"})
+    check_alive(rig, p, "the log requests")
+    stop(rig, p)
+
+
+# ---- restart ------------------------------------------------------------------
+
+
+def test_restart(rig):
+    conf = rig.config("slow.conf", low_speed_time="600")
+    p = start(rig, conf)
+    rig.fault("stall")
+    ident = rig.enqueue()
+    wait_for("the upload to hang", lambda: rig.files("sending") == [ident])
+
+    result = ok(rig, "restart")
+    check(result["pid"] == p.pid, "restart answered for pid %r, not %d" % (result, p.pid))
+    try:
+        rc = p.wait(30)
+    except subprocess.TimeoutExpired:
+        fail("the uploader did not stop within 30 s of the restart")
+    check(rc == 0, "the uploader exited %d after the restart, want 0" % rc)
+    log = rig.log()
+    check("control: restart for uid %d" % os.getuid() in log, "the restart is not logged")
+    check("stopped during the upload; back in the queue" in log,
+          "the hung upload was not put back:\n" + log[-2000:])
+    check("uploader stopped (exit 0)" in log, "no clean stop in the log")
+    check("AddressSanitizer" not in log and "runtime error" not in log,
+          "sanitizer report in the uploader:\n" + log)
+    check(rig.files("new") == [ident] and not rig.files("sending"),
+          "the submission is not back in new/: new %r sending %r"
+          % (rig.files("new"), rig.files("sending")))
+    check(not os.path.lexists(sock_path(rig)), "the socket outlived the uploader")
+    check(client(rig, "status")["error"] == "not_running", "status after the restart")
+
+    # What the menu falls back to: the status file the uploader left.
+    out = client(rig, "status-file", path=rig.status_file)
+    check(out["error"] == "ok", "status file: %r" % out)
+    st = out["result"]
+    check(st["pid"] == p.pid and st["activity"] == "stopped" and st["counts"]["new"] == 1
+          and [e["id"] for e in st["queue"]] == [ident], "status file after the stop: %r" % st)
+    missing = client(rig, "status-file", path=os.path.join(rig.work, "no-status"))
+    check(missing["error"] == "not_running", "a missing status file: %r" % missing)
+
+    # Started again, as systemd's Restart=always does: the queue goes out once.
+    rig.reset()
+    p2 = start(rig, conf)
+    check(p2.pid != p.pid, "same pid")
+    wait_for("the delivery", lambda: not rig.files("new") and not rig.files("sending"),
+             timeout=60)
+    rig.check_delivered_once([ident])
+    check(ok(rig, "status")["pid"] == p2.pid, "status from the new process")
+    # Restarted while idle too.
+    check(ok(rig, "restart")["pid"] == p2.pid, "second restart")
+    check(p2.wait(30) == 0, "exit status after an idle restart")
+    print("restart: answered, stopped cleanly (exit 0), the hung upload put back and "
+          "delivered once after the new start")
+
+
 # ---- canaries -----------------------------------------------------------------
 
 
@@ -611,16 +737,18 @@ def test_canary(rig):
 
     texts = []
     for args in (("status",), ("retry-now",), ("discard", queued), ("discard", "f" * 32),
-                 ("network-test",), ("discard", refused), ("status",)):
+                 ("network-test",), ("discard", refused), ("status",), ("log",)):
         out = client(rig, *args)
         texts.append(("control_client " + " ".join(args), out["_raw"]))
     for payload in (b'{"version":1,"request":"status"}', b'{"version":1,"request":"retry-now"}',
                     b'{"version":1,"request":"network-test"}', b"garbage",
+                    b'{"version":1,"request":"log"}',
                     b'{"version":1,"request":"discard","id":"' + queued.encode() + b'"}'):
         for a in raw(rig, payload):
             texts.append(("answer to %r" % payload[:40], a))
     wait_for("the queue to drain", lambda: not rig.files("new"), timeout=60)
     texts.append(("status after the drain", client(rig, "status")["_raw"]))
+    texts.append(("log after the drain", client(rig, "log")["_raw"]))
     stop(rig, p)
     with open(rig.metrics_file, "rb") as f:
         texts.append(("metrics", f.read()))
@@ -656,4 +784,6 @@ if __name__ == "__main__":
         "control_network_test": test_network_test,
         "control_robust": test_robust,
         "control_canary": test_canary,
+        "control_log": test_log,
+        "control_restart": test_restart,
     }))
