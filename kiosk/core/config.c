@@ -89,11 +89,13 @@ static const struct key_spec keys[] = {
         {"log", "level", VALUE_LOG_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
         {"metrics", "textfile", VALUE_PATH, offsetof(struct config, metrics_textfile), 0, 0, 0},
         {"metrics", "status", VALUE_PATH, offsetof(struct config, status_file), 0, 0, 0},
+        {"metrics", "kiosk_textfile", VALUE_PATH, offsetof(struct config, kiosk_textfile), 0, 0, 0},
         {"control", "socket", VALUE_SOCKET, offsetof(struct config, control_socket), 0, 0, 0},
         {"scanner", "device", VALUE_DEVICE, SCANNER(device), 0, 0, 0},
         {"scanner", "source", VALUE_SOURCE, SCANNER(source), 0, 0, 0},
         {"scanner", "dpi", VALUE_COUNT, SCANNER(dpi), 75, 1200, 0},
         {"scanner", "mode", VALUE_MODE, SCANNER(mode), 0, 0, 0},
+        {"scanner", "settings", VALUE_PATH, SCANNER(settings), 0, 0, 0},
         {"maintenance", "pin_hash", VALUE_PIN_HASH, MAINT(pin_hash), 0, 0, 0},
         {"maintenance", "max_failures", VALUE_COUNT, MAINT(max_failures), 1, 100, 0},
         {"maintenance", "lockout", VALUE_SECONDS, MAINT(lockout), 60, 86400, 0},
@@ -299,6 +301,7 @@ void config_init(struct config *cfg)
 	                        .source = CONFIG_SCAN_SOURCE_FLATBED,
 	                        .dpi = 300,
 	                        .mode = CONFIG_SCAN_MODE_AUTO,
+	                        .settings = dup_or_null("/var/lib/scankiosk/scanner.conf"),
 	                },
 	        .kiosk =
 	                {

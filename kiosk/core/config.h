@@ -10,9 +10,9 @@
  *             low_speed_time, min_speed, max_time_base, retry_base, retry_cap,
  *             retry_after_cap
  *   [log]     level (error|warning|info|debug)
- *   [metrics] textfile, status
+ *   [metrics] textfile, status, kiosk_textfile
  *   [control] socket (the uploader's control socket; default SPOOL/control.sock)
- *   [scanner] device, source (flatbed|adf), dpi, mode (auto|color|gray)
+ *   [scanner] device, source (flatbed|adf), dpi, mode (auto|color|gray), settings
  *   [maintenance] pin_hash (argon2id, from scankiosk-pin hash), max_failures,
  *             lockout, delay_cap, state, idle_close
  *   [kiosk]   panel_dpi, idle_timeout, idle_warning, kundennummer_pattern,
@@ -91,6 +91,10 @@ struct config_scanner {
 	enum config_scan_source source;
 	uint32_t dpi; /* 75..1200; default 300 */
 	enum config_scan_mode mode;
+	/* The technicians' choice from the maintenance menu (device, source, dpi,
+	 * mode in a [scanner] section), read over the values above at start;
+	 * default /var/lib/scankiosk/scanner.conf; NULL: not kept. */
+	char *settings;
 };
 
 #define CONFIG_MAX_CATEGORIES   16
@@ -148,6 +152,7 @@ struct config {
 	struct config_maintenance maintenance;
 	enum log_level log_level; /* default info */
 	char *metrics_textfile;   /* Prometheus textfile; may be NULL (none written) */
+	char *kiosk_textfile;     /* the kiosk's own (scanner) metrics; may be NULL */
 	char *status_file;    /* uploader status for the maintenance menu; default SPOOL/status */
 	char *control_socket; /* [control] socket; NULL: SPOOL/control.sock */
 };
