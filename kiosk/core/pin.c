@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "log.h"
 
 #define FILE_MODE    0600
@@ -383,34 +384,9 @@ static void check_hex(const char *text, size_t len, char hex[CHECK_BYTES * 2 + 1
 	sodium_bin2hex(hex, CHECK_BYTES * 2 + 1, sum, sizeof(sum));
 }
 
-static int fsync_fd(int fd)
-{
-	int rc;
-	do {
-		rc = fsync(fd);
-	} while (rc != 0 && errno == EINTR);
-	return rc;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Replaces the state file with s: NAME.tmp, fsync, rename, fsync of the
- * directory. Returns 0, or -1 (logged; the temp file is removed). */
+/* Replaces the state file with s (atomic_file_replace_at(): NAME.tmp,
+ * fsync, rename, fsync of the directory). Returns 0, or -1 (logged; the temp
+ * file is removed). */
 static int write_state(struct pin_guard *g, const struct snapshot *s)
 {
 	int64_t boot = now_boot(g), wall = now_wall(g);
@@ -436,33 +412,11 @@ static int write_state(struct pin_guard *g, const struct snapshot *s)
 	check_hex(text, (size_t)len, hex);
 	len += snprintf(text + len, sizeof(text) - (size_t)len, "check=%s\n", hex);
 
-	int fd = openat(g->dir_fd, g->tmp_name,
-	                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
-	if (fd < 0) {
-		log_error_errno("pin: cannot create %s.tmp", g->path);
-		return -1;
-	}
-	int rc = 0;
-	if (fchmod(fd, FILE_MODE) != 0 || write_all(fd, text, (size_t)len) != 0 ||
-	    fsync_fd(fd) != 0)
-		rc = -1;
-	int err = errno;
-	if (close(fd) != 0 && rc == 0) {
-		rc = -1;
-		err = errno;
-	}
-	if (rc == 0 && renameat(g->dir_fd, g->tmp_name, g->dir_fd, g->name) != 0) {
-		rc = -1;
-		err = errno;
-	}
-	if (rc != 0) {
-		errno = err;
-		log_error_errno("pin: cannot write %s", g->path);
-		unlinkat(g->dir_fd, g->tmp_name, 0);
-		return -1;
-	}
-	if (fsync_fd(g->dir_fd) != 0) {
-		log_error_errno("pin: cannot fsync the directory of %s", g->path);
+	const char *what = NULL;
+	if (atomic_file_replace_at(g->dir_fd, g->name, text, (size_t)len, FILE_MODE, &what) != 0) {
+		/* After a failed directory fsync the new file is in place, but
+		 * the rename may not survive a power cut: an error all the same. */
+		log_error_errno("pin: %s: cannot %s", g->path, what);
 		return -1;
 	}
 	return 0;
