@@ -124,6 +124,7 @@ struct parse_state {
 	unsigned label_seen[CONFIG_MAX_CATEGORIES]; /* languages set, a bit each */
 	char reason[CONFIG_ERROR_MAX / 2];
 	bool failed;
+	bool scanner_only; /* a scanner settings file: [scanner] device, source, dpi, mode */
 };
 
 static char *dup_or_null(const char *s)
@@ -568,12 +569,30 @@ static bool set_log_level(struct parse_state *st, const struct key_spec *k, cons
 	return fail(st, "%s: '%s' is not one of error, warning, info, debug", k->name, value);
 }
 
+static const char *const source_names[CONFIG_SCAN_SOURCE_LAST] = {
+        [CONFIG_SCAN_SOURCE_FLATBED] = "flatbed",
+        [CONFIG_SCAN_SOURCE_ADF] = "adf",
+};
+static const char *const mode_names[CONFIG_SCAN_MODE_LAST] = {
+        [CONFIG_SCAN_MODE_AUTO] = "auto",
+        [CONFIG_SCAN_MODE_COLOR] = "color",
+        [CONFIG_SCAN_MODE_GRAY] = "gray",
+};
+
+const char *config_scan_source_name(enum config_scan_source source)
+{
+	return (unsigned)source < CONFIG_SCAN_SOURCE_LAST ? source_names[source] : NULL;
+}
+
+const char *config_scan_mode_name(enum config_scan_mode mode)
+{
+	return (unsigned)mode < CONFIG_SCAN_MODE_LAST ? mode_names[mode] : NULL;
+}
+
 static bool set_choice(struct parse_state *st, const struct key_spec *k, const char *value)
 {
-	static const char *const sources[] = {"flatbed", "adf"};
-	static const char *const modes[] = {"auto", "color", "gray"};
-	const char *const *names = k->kind == VALUE_SOURCE ? sources : modes;
-	size_t n = k->kind == VALUE_SOURCE ? 2 : 3;
+	const char *const *names = k->kind == VALUE_SOURCE ? source_names : mode_names;
+	size_t n = k->kind == VALUE_SOURCE ? CONFIG_SCAN_SOURCE_LAST : CONFIG_SCAN_MODE_LAST;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(value, names[i]) == 0) {
 			*(int *)(void *)((char *)st->cfg + k->offset) = (int)i;
@@ -836,11 +855,36 @@ static bool check_categories(const struct parse_state *st, const char *text, int
 	return true;
 }
 
+/* The keys a scanner settings file may hold. */
+static bool scanner_setting(const char *section, const char *name)
+{
+	static const char *const names[] = {"device", "source", "dpi", "mode"};
+	if (strcmp(section, "scanner") != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int handle_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	if (st->failed)
 		return 0;
+	if (st->scanner_only && !scanner_setting(section, name)) {
+		if (!*section)
+			return fail(st, "'%s' is outside of any [section]", name);
+		if (strcmp(section, "scanner") != 0)
+			return fail(st,
+			            "unknown section [%s] (a scanner settings file has [scanner] "
+			            "only)",
+			            section);
+		return fail(st,
+		            "unknown key '%s' in [scanner] (a scanner settings file has device, "
+		            "source, dpi and mode only)",
+		            name);
+	}
 	if (strncmp(section, CATEGORY_SECTION, strlen(CATEGORY_SECTION)) == 0)
 		return set_category_label(st, section + strlen(CATEGORY_SECTION), name, value);
 	size_t i;
@@ -962,7 +1006,7 @@ static bool copy_owned(struct config *cfg)
 }
 
 static bool parse_text(struct config *cfg, const char *name, const char *text, size_t len,
-                       char err[CONFIG_ERROR_MAX])
+                       bool scanner_only, char err[CONFIG_ERROR_MAX])
 {
 	const char *why = NULL;
 	int bad = first_bad_line(text, len, &why);
@@ -976,7 +1020,7 @@ static bool parse_text(struct config *cfg, const char *name, const char *text, s
 		snprintf(err, CONFIG_ERROR_MAX, "%s:0: out of memory", name);
 		return false;
 	}
-	struct parse_state st = {.cfg = &scratch};
+	struct parse_state st = {.cfg = &scratch, .scanner_only = scanner_only};
 	int line = ini_parse_string(text, handle_key, &st);
 	if (line != 0 || st.failed) {
 		if (line < 0)
@@ -1014,17 +1058,31 @@ static bool parse_text(struct config *cfg, const char *name, const char *text, s
 bool config_load_string(struct config *cfg, const char *name, const char *text,
                         char err[CONFIG_ERROR_MAX])
 {
-	return parse_text(cfg, name, text, strlen(text), err);
+	return parse_text(cfg, name, text, strlen(text), false, err);
 }
 
-bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
+bool config_load_scanner_settings_string(struct config *cfg, const char *name, const char *text,
+                                         char err[CONFIG_ERROR_MAX])
 {
-	bool ok = false;
-	char *text = NULL;
+	return parse_text(cfg, name, text, strlen(text), true, err);
+}
+
+/* Reads a whole small regular file. Returns 0 with *text (NUL-terminated,
+ * owned by the caller) and *size, or -1 with "path:0: reason" in err and
+ * *missing set when the file does not exist. */
+static int read_text(const char *path, char **text, size_t *size, bool *missing,
+                     char err[CONFIG_ERROR_MAX])
+{
+	int rc = -1;
+	char *buf = NULL;
+	*text = NULL;
+	*size = 0;
+	*missing = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
+		*missing = errno == ENOENT;
 		snprintf(err, CONFIG_ERROR_MAX, "%s:0: cannot open: %s", path, strerror(errno));
-		return false;
+		return -1;
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -1036,15 +1094,15 @@ bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX
 		         CONFIG_MAX_FILE);
 		goto out;
 	}
-	size_t size = (size_t)sb.st_size;
-	text = malloc(size + 1);
-	if (!text) {
+	size_t want = (size_t)sb.st_size;
+	buf = malloc(want + 1);
+	if (!buf) {
 		snprintf(err, CONFIG_ERROR_MAX, "%s:0: out of memory", path);
 		goto out;
 	}
 	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, text + got, size - got);
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -1054,10 +1112,44 @@ bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX
 		}
 		got += (size_t)n;
 	}
-	text[size] = '\0';
-	ok = parse_text(cfg, path, text, size, err);
+	buf[want] = '\0';
+	*text = buf;
+	*size = want;
+	buf = NULL;
+	rc = 0;
 out:
-	free(text);
+	free(buf);
 	close(fd);
+	return rc;
+}
+
+bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
+{
+	char *text;
+	size_t size;
+	bool missing;
+	if (read_text(path, &text, &size, &missing, err) != 0)
+		return false;
+	bool ok = parse_text(cfg, path, text, size, false, err);
+	free(text);
+	return ok;
+}
+
+bool config_load_scanner_settings(struct config *cfg, const char *path, bool *found,
+                                  char err[CONFIG_ERROR_MAX])
+{
+	char *text;
+	size_t size;
+	bool missing;
+	err[0] = '\0';
+	*found = false;
+	if (read_text(path, &text, &size, &missing, err) != 0) {
+		if (missing)
+			err[0] = '\0';
+		return missing;
+	}
+	*found = true;
+	bool ok = parse_text(cfg, path, text, size, true, err);
+	free(text);
 	return ok;
 }

@@ -13,6 +13,9 @@
  *   [metrics] textfile, status, kiosk_textfile
  *   [control] socket (the uploader's control socket; default SPOOL/control.sock)
  *   [scanner] device, source (flatbed|adf), dpi, mode (auto|color|gray), settings
+ *             (a file of its own with device, source, dpi, mode that the
+ *             maintenance menu writes, read over these at start; see
+ *             config_load_scanner_settings())
  *   [maintenance] pin_hash (argon2id, from scankiosk-pin hash), max_failures,
  *             lockout, delay_cap, state, idle_close
  *   [kiosk]   panel_dpi, idle_timeout, idle_warning, kundennummer_pattern,
@@ -85,6 +88,11 @@ enum config_scan_mode {
 	CONFIG_SCAN_MODE_GRAY,  /* "gray": grey */
 	CONFIG_SCAN_MODE_LAST
 };
+
+/* The names the file uses: "flatbed", "adf"; "auto", "color", "gray". NULL
+ * out of range. */
+const char *config_scan_source_name(enum config_scan_source source);
+const char *config_scan_mode_name(enum config_scan_mode mode);
 
 struct config_scanner {
 	char *device; /* SANE device name or "sim:SPEC"; NULL: the first device found */
@@ -172,6 +180,28 @@ __attribute__((warn_unused_result)) bool config_load(struct config *cfg, const c
 __attribute__((warn_unused_result)) bool config_load_string(struct config *cfg, const char *name,
                                                             const char *text,
                                                             char err[CONFIG_ERROR_MAX]);
+
+/*
+ * Reads a scanner settings file ([scanner] settings: the technicians' choice
+ * from the maintenance menu, written by scanner_settings_save()) over cfg.
+ * The file may hold a [scanner] section with device, source, dpi and mode,
+ * checked as in the main file ("device =" empty: the first device found);
+ * any other section or key is refused. All or nothing: on failure cfg is as
+ * it was.
+ * Returns true when the file was read (*found true) or does not exist
+ * (*found false, err ""), false with "path:line: reason" in err (line 0 when
+ * the file cannot be read) otherwise. Callers at start should log and go on
+ * (kiosk/core/scanner_settings.h does).
+ */
+__attribute__((warn_unused_result)) bool config_load_scanner_settings(struct config *cfg,
+                                                                      const char *path, bool *found,
+                                                                      char err[CONFIG_ERROR_MAX]);
+
+/* Parses text as if it were a scanner settings file named name (tests,
+ * fuzzing, and the writer's check that what it writes reads back). */
+__attribute__((warn_unused_result)) bool
+config_load_scanner_settings_string(struct config *cfg, const char *name, const char *text,
+                                    char err[CONFIG_ERROR_MAX]);
 
 /* The label of category key in language lang ("de", ..., "ar") as configured in
  * [category.KEY], or NULL when the configuration gives none (use the catalog). */
