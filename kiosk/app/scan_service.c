@@ -67,9 +67,6 @@ struct scan_service {
 	int wake_fd; /* eventfd: every command writes it, the service thread reads it */
 
 	/* Set at create, read-only afterwards. */
-	char *device; /* "" = first device; the simulator's spec when sim */
-	bool sim;
-	struct scan_options opts;
 	unsigned retry_ms;
 	unsigned retry_max_ms;
 	const struct scan_service_hooks *hooks;
@@ -92,8 +89,24 @@ struct scan_service {
 	struct scan_service_status status;
 	struct scan_service_event *queue;
 	size_t q_head, q_len, q_cap;
+	/* The settings (scan_service_set_settings()); jobs copy opts at their
+	 * start. want_device is the whole device name in effect (settings.device
+	 * may be cut); next_device a change the service thread has not made yet
+	 * (owned; NULL: none). */
+	struct scan_options opts;
+	struct scan_service_settings settings;
+	char *want_device;
+	char *next_device;
+	/* Device listings: one asked for, one running, the generation the asked
+	 * one will have, and the last answer. */
+	bool list_requested;
+	bool list_running;
+	uint32_t list_target;
+	struct scan_service_devices devices;
 
 	/* Service thread only (the udev objects are made before it starts). */
+	char *device; /* "" = first device; the simulator's spec when sim */
+	bool sim;
 	struct scanner_driver *drv;
 	struct scanner *scanner;
 	struct scanner_device ident; /* the device last opened: its name, and vendor,
@@ -178,25 +191,44 @@ void scan_service_config_init(struct scan_service_config *cfg)
 	scan_options_init(&cfg->options);
 }
 
-void scan_service_config_apply(struct scan_service_config *cfg, const struct config *conf)
+/* The configuration's source, dpi and mode as scan options: adf is the
+ * feeder; auto scans colour and stores grey content grey, color keeps
+ * colour, gray scans grey. */
+static void options_apply(struct scan_options *opts, enum config_scan_source source, uint32_t dpi,
+                          enum config_scan_mode mode)
 {
-	cfg->device = conf->scanner.device;
-	cfg->options.source = conf->scanner.source == CONFIG_SCAN_SOURCE_ADF
-	                              ? SCANNER_SOURCE_FEEDER
-	                              : SCANNER_SOURCE_FLATBED;
-	cfg->options.dpi = conf->scanner.dpi;
-	switch (conf->scanner.mode) {
+	opts->source =
+	        source == CONFIG_SCAN_SOURCE_ADF ? SCANNER_SOURCE_FEEDER : SCANNER_SOURCE_FLATBED;
+	opts->dpi = dpi;
+	switch (mode) {
 	case CONFIG_SCAN_MODE_COLOR:
-		cfg->options.color = SCAN_COLOR_KEEP;
+		opts->color = SCAN_COLOR_KEEP;
 		break;
 	case CONFIG_SCAN_MODE_GRAY:
-		cfg->options.color = SCAN_COLOR_GRAY;
+		opts->color = SCAN_COLOR_GRAY;
 		break;
 	case CONFIG_SCAN_MODE_AUTO:
 	case CONFIG_SCAN_MODE_LAST:
-		cfg->options.color = SCAN_COLOR_AUTO;
+		opts->color = SCAN_COLOR_AUTO;
 		break;
 	}
+}
+
+/* The reverse, for the settings a service created from scan options reports. */
+static void settings_from_options(struct scan_service_settings *s, const struct scan_options *opts)
+{
+	s->source = opts->source == SCANNER_SOURCE_FLATBED ? CONFIG_SCAN_SOURCE_FLATBED
+	                                                   : CONFIG_SCAN_SOURCE_ADF;
+	s->dpi = opts->dpi;
+	s->mode = opts->color == SCAN_COLOR_KEEP   ? CONFIG_SCAN_MODE_COLOR
+	          : opts->color == SCAN_COLOR_GRAY ? CONFIG_SCAN_MODE_GRAY
+	                                           : CONFIG_SCAN_MODE_AUTO;
+}
+
+void scan_service_config_apply(struct scan_service_config *cfg, const struct config *conf)
+{
+	cfg->device = conf->scanner.device;
+	options_apply(&cfg->options, conf->scanner.source, conf->scanner.dpi, conf->scanner.mode);
 }
 
 static uint64_t now_ns(void)
@@ -390,10 +422,18 @@ static const struct scanner_device *choose_device(const struct scan_service *svc
 	return best;
 }
 
+/* A listing a technician asked for (scan_service_list_devices()). */
+struct listing {
+	enum scanner_status status;
+	struct scanner_device *devs; /* owned; NULL when the listing failed */
+	size_t n;
+};
+
 /* One attempt to find and open the device: driver, one listing, choice, open.
- * Fills *caps and *dev (what was opened). Runs without the lock. */
+ * Fills *caps and *dev (what was opened); the listing goes to *lst as well
+ * when asked for (lst may be NULL). Runs without the lock. */
 static bool try_open(struct scan_service *svc, struct scanner_caps *caps,
-                     struct scanner_device *dev)
+                     struct scanner_device *dev, struct listing *lst)
 {
 	struct scanner_device *devs = NULL;
 	size_t n = 0;
@@ -405,6 +445,8 @@ static bool try_open(struct scan_service *svc, struct scanner_caps *caps,
 	if (!svc->drv) {
 		svc->drv = make_driver(svc);
 		if (!svc->drv) {
+			if (lst)
+				lst->status = SCANNER_IO_ERROR;
 			if (log_now)
 				log_warning("scanner driver cannot start; trying again later");
 			goto out;
@@ -412,6 +454,8 @@ static bool try_open(struct scan_service *svc, struct scanner_caps *caps,
 		scanner_driver_set_log(svc->drv, handle_driver_log, svc);
 	}
 	enum scanner_status st = scanner_driver_list(svc->drv, &devs, &n);
+	if (lst)
+		lst->status = st;
 	if (st != SCANNER_OK) {
 		if (log_now)
 			log_warning("scanner: cannot list devices: %s", scanner_strerror(st));
@@ -441,6 +485,11 @@ static bool try_open(struct scan_service *svc, struct scanner_caps *caps,
 	scanner_caps(svc->scanner, caps);
 	ok = true;
 out:
+	if (lst && lst->status == SCANNER_OK) {
+		lst->devs = devs;
+		lst->n = n;
+		devs = NULL;
+	}
 	free(devs);
 	if (ok) {
 		svc->open_failures = 0;
@@ -538,12 +587,13 @@ static void device_lost(struct scan_service *svc, uint64_t now)
 	notify(svc);
 }
 
-/* SEARCHING: one attempt, then READY or the next attempt on the backoff. */
-static void search(struct scan_service *svc)
+/* SEARCHING: one attempt, then READY or the next attempt on the backoff.
+ * lst (may be NULL): a technician's listing, made by this attempt. */
+static void search(struct scan_service *svc, struct listing *lst)
 {
 	struct scanner_caps caps;
 	struct scanner_device dev;
-	bool found = try_open(svc, &caps, &dev);
+	bool found = try_open(svc, &caps, &dev, lst);
 	uint64_t now = clock_ms(svc);
 	listing_done(svc, now);
 
@@ -590,7 +640,113 @@ static void search(struct scan_service *svc)
 	copy_text(st->model, sizeof(st->model), model);
 	copy_text(st->serial, sizeof(st->serial), dev.serial);
 	copy_text(st->device, sizeof(st->device), dev.name);
-	set_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	/* A change of device asked for meanwhile is made next: no scan on this
+	 * one. */
+	if (!svc->next_device)
+		set_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	pthread_mutex_unlock(&svc->lock);
+	notify(svc);
+}
+
+/* The name a listed device goes by in [scanner] device: the simulator's is
+ * the whole "sim:SPEC" the service runs, when it fits. */
+static void listed_name(const struct scan_service *svc, const struct scanner_device *d, char *out,
+                        size_t size)
+{
+	if (svc->sim && strcmp(d->name, "sim") == 0 && strlen(svc->device) + 4 < size)
+		snprintf(out, size, "sim:%s", svc->device);
+	else
+		copy_text(out, size, d->name);
+}
+
+/* A technician asked for the devices: with a device open its driver lists
+ * them; while searching, an attempt lists them (and opens the device if it
+ * is there now). The answer becomes the next generation. */
+static void run_listing(struct scan_service *svc)
+{
+	pthread_mutex_lock(&svc->lock);
+	svc->list_requested = false;
+	svc->list_running = true;
+	pthread_mutex_unlock(&svc->lock);
+
+	struct listing lst = {.status = SCANNER_OK};
+	if (!svc->scanner) {
+		search(svc, &lst);
+	} else {
+		lst.status = scanner_driver_list(svc->drv, &lst.devs, &lst.n);
+		listing_done(svc, clock_ms(svc));
+		if (lst.status != SCANNER_OK) {
+			free(lst.devs);
+			lst.devs = NULL;
+			lst.n = 0;
+		}
+	}
+	if (lst.status == SCANNER_OK)
+		log_info("scanner: %zu device(s) listed", lst.n);
+	else
+		log_warning("scanner: cannot list devices: %s", scanner_strerror(lst.status));
+
+	pthread_mutex_lock(&svc->lock);
+	struct scan_service_devices *d = &svc->devices;
+	memset(d->devices, 0, sizeof(d->devices));
+	d->generation++;
+	if (d->generation == 0)
+		d->generation = 1;
+	d->status = lst.status;
+	d->total = lst.n;
+	d->count = lst.n < SCAN_SERVICE_DEVICES_MAX ? lst.n : SCAN_SERVICE_DEVICES_MAX;
+	for (size_t i = 0; i < d->count; i++) {
+		const struct scanner_device *src = &lst.devs[i];
+		struct scan_service_device *dst = &d->devices[i];
+		listed_name(svc, src, dst->name, sizeof(dst->name));
+		copy_text(dst->vendor, sizeof(dst->vendor), src->vendor);
+		copy_text(dst->model, sizeof(dst->model), src->model);
+		copy_text(dst->serial, sizeof(dst->serial), src->serial);
+		dst->open = svc->scanner && strcmp(src->name, svc->ident.name) == 0;
+		log_info("scanner: listed %s: %s %s%s%s%s", dst->name, dst->vendor, dst->model,
+		         dst->serial[0] ? ", serial " : "", dst->serial,
+		         dst->open ? " (open)" : "");
+	}
+	svc->list_running = false;
+	pthread_mutex_unlock(&svc->lock);
+	free(lst.devs);
+	notify(svc);
+}
+
+/* The device in the settings changed: close the open one (and its driver:
+ * a simulator's spec may be another now), forget its identity and look for
+ * the new one at once. */
+static void change_device(struct scan_service *svc)
+{
+	pthread_mutex_lock(&svc->lock);
+	char *next = svc->next_device;
+	svc->next_device = NULL;
+	pthread_mutex_unlock(&svc->lock);
+	if (!next)
+		return;
+	close_device(svc, true);
+	bool sim = !(svc->hooks && svc->hooks->create_driver) && strncmp(next, "sim:", 4) == 0;
+	if (sim)
+		memmove(next, next + 4, strlen(next + 4) + 1);
+	free(svc->device);
+	svc->device = next;
+	svc->sim = sim;
+	log_info("scanner: the device is now %s%s; looking for it", sim ? "the simulator " : "",
+	         sim     ? ""
+	         : *next ? next
+	                 : "the first found");
+	memset(&svc->ident, 0, sizeof(svc->ident));
+	svc->ident_listed = false;
+	svc->relist = false;
+	svc->check_ok = false;
+	svc->check_at = NEVER;
+	svc->in_burst = false;
+	svc->open_failures = 0;
+	svc->backoff_ms = svc->retry_ms;
+	/* At once: a technician's choice, not a loop. */
+	svc->attempt_at = clock_ms(svc);
+	pthread_mutex_lock(&svc->lock);
+	set_state(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_NONE);
 	pthread_mutex_unlock(&svc->lock);
 	notify(svc);
 }
@@ -786,14 +942,6 @@ static void handle_job_notify(void *userdata)
 static void run_job(struct scan_service *svc, uint32_t id, enum scan_service_source source,
                     uint32_t max_pages)
 {
-	struct scan_options opts = svc->opts;
-	if (source == SCAN_SERVICE_SOURCE_FLATBED)
-		opts.source = SCANNER_SOURCE_FLATBED;
-	else if (source == SCAN_SERVICE_SOURCE_FEEDER)
-		opts.source = SCANNER_SOURCE_FEEDER;
-	/* The job's 0 is "until the feeder is empty". */
-	opts.max_pages = max_pages == SCAN_SERVICE_UNLIMITED ? 0 : max_pages;
-
 	enum scanner_status status = SCANNER_CANCELLED;
 	unsigned pages_done = 0;
 	struct scan_job *job = NULL;
@@ -801,8 +949,15 @@ static void run_job(struct scan_service *svc, uint32_t id, enum scan_service_sou
 	if (svc->hooks && svc->hooks->before_job)
 		svc->hooks->before_job(svc->hooks->userdata);
 	pthread_mutex_lock(&svc->lock);
+	struct scan_options opts = svc->opts; /* no settings change while a job is accepted */
 	bool stop = svc->quit || svc->cancel_job == id || svc->abort_job == id;
 	pthread_mutex_unlock(&svc->lock);
+	if (source == SCAN_SERVICE_SOURCE_FLATBED)
+		opts.source = SCANNER_SOURCE_FLATBED;
+	else if (source == SCAN_SERVICE_SOURCE_FEEDER)
+		opts.source = SCANNER_SOURCE_FEEDER;
+	/* The job's 0 is "until the feeder is empty". */
+	opts.max_pages = max_pages == SCAN_SERVICE_UNLIMITED ? 0 : max_pages;
 	if (!stop)
 		job = scan_job_start(svc->scanner, &opts, handle_job_notify, NULL, &status);
 
@@ -935,6 +1090,8 @@ static void *service_thread(void *arg)
 		pthread_mutex_lock(&svc->lock);
 		bool quit = svc->quit;
 		bool pending = svc->scan_pending;
+		bool list = svc->list_requested;
+		bool change = svc->next_device != NULL;
 		unsigned added = svc->injected_added, removed = svc->injected_removed;
 		svc->injected_added = svc->injected_removed = 0;
 		pthread_mutex_unlock(&svc->lock);
@@ -945,13 +1102,24 @@ static void *service_thread(void *arg)
 		if (added || removed)
 			handle_hotplug(svc, now, added, removed);
 
+		if (change) {
+			change_device(svc);
+			continue;
+		}
 		if (!svc->scanner) {
+			if (list) {
+				run_listing(svc);
+				continue;
+			}
 			if (now >= svc->attempt_at) {
-				search(svc);
+				search(svc, NULL);
 				continue;
 			}
 		} else if (pending) {
 			run_pending(svc);
+			continue;
+		} else if (list) {
+			run_listing(svc);
 			continue;
 		} else if (svc->relist && now >= svc->attempt_at) {
 			relist_open_device(svc);
@@ -980,14 +1148,17 @@ struct scan_service *scan_service_create(const struct scan_service_config *cfg,
 	svc->hooks = cfg->hooks;
 	svc->sim = !(svc->hooks && svc->hooks->create_driver) && strncmp(device, "sim:", 4) == 0;
 	svc->device = strdup(svc->sim ? device + 4 : device);
+	svc->want_device = strdup(device);
 	svc->queue = calloc(EVENT_QUEUE_INITIAL, sizeof(*svc->queue));
 	svc->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!svc->device || !svc->queue || svc->wake_fd < 0) {
+	if (!svc->device || !svc->want_device || !svc->queue || svc->wake_fd < 0) {
 		log_error_errno("cannot set up the scanner thread");
 		goto fail;
 	}
 	svc->q_cap = EVENT_QUEUE_INITIAL;
 	svc->opts = cfg->options;
+	copy_text(svc->settings.device, sizeof(svc->settings.device), device);
+	settings_from_options(&svc->settings, &cfg->options);
 	svc->retry_ms = cfg->retry_ms ? cfg->retry_ms : DEFAULT_RETRY_MS;
 	svc->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : DEFAULT_RETRY_MAX_MS;
 	if (svc->retry_max_ms < svc->retry_ms)
@@ -1015,6 +1186,7 @@ fail:
 		close(svc->wake_fd);
 	free(svc->queue);
 	free(svc->device);
+	free(svc->want_device);
 	free(svc);
 	return NULL;
 }
@@ -1036,6 +1208,8 @@ void scan_service_destroy(struct scan_service *svc)
 	close(svc->wake_fd);
 	pthread_mutex_destroy(&svc->lock);
 	free(svc->device);
+	free(svc->want_device);
+	free(svc->next_device);
 	free(svc);
 }
 
@@ -1085,7 +1259,9 @@ uint32_t scan_service_start(struct scan_service *svc, enum scan_service_source s
 	if ((unsigned)source >= SCAN_SERVICE_SOURCE_LAST || max_pages == 0)
 		return 0;
 	pthread_mutex_lock(&svc->lock);
-	if (svc->status.state == SCAN_SERVICE_READY && !svc->scan_pending && !svc->quit) {
+	/* Not while a change of device waits for the service thread. */
+	if (svc->status.state == SCAN_SERVICE_READY && !svc->scan_pending && !svc->quit &&
+	    !svc->next_device) {
 		id = svc->next_job++;
 		if (svc->next_job == 0)
 			svc->next_job = 1;
@@ -1142,4 +1318,109 @@ void scan_service_inject_hotplug(struct scan_service *svc, bool added)
 		svc->injected_removed++;
 	pthread_mutex_unlock(&svc->lock);
 	wake(svc);
+}
+
+uint32_t scan_service_list_devices(struct scan_service *svc)
+{
+	pthread_mutex_lock(&svc->lock);
+	if (!svc->list_requested) {
+		svc->list_requested = true;
+		/* A listing already running may have started before this request
+		 * (before a scanner was plugged in): the answer is the one after. */
+		svc->list_target = svc->devices.generation + (svc->list_running ? 2 : 1);
+		if (svc->list_target == 0)
+			svc->list_target = 1;
+	}
+	uint32_t target = svc->list_target;
+	pthread_mutex_unlock(&svc->lock);
+	wake(svc);
+	return target;
+}
+
+void scan_service_get_devices(struct scan_service *svc, struct scan_service_devices *out)
+{
+	pthread_mutex_lock(&svc->lock);
+	*out = svc->devices;
+	out->listing = svc->list_requested || svc->list_running;
+	pthread_mutex_unlock(&svc->lock);
+}
+
+void scan_service_get_settings(struct scan_service *svc, struct scan_service_settings *out)
+{
+	pthread_mutex_lock(&svc->lock);
+	*out = svc->settings;
+	pthread_mutex_unlock(&svc->lock);
+}
+
+/* The device in effect is `current`; is `given` the same? A name too long
+ * for the settings' field reads cut there, and the cut name is the same. */
+static bool same_name(const char *current, const char *given)
+{
+	if (strcmp(current, given) == 0)
+		return true;
+	size_t cut = SCAN_SERVICE_DEVICE_MAX - 1;
+	return strlen(current) > cut && strlen(given) == cut && strncmp(current, given, cut) == 0;
+}
+
+static bool has_control_chars(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+enum scanner_status scan_service_set_settings(struct scan_service *svc,
+                                              const struct scan_service_settings *in)
+{
+	if (!in || (unsigned)in->source >= CONFIG_SCAN_SOURCE_LAST ||
+	    (unsigned)in->mode >= CONFIG_SCAN_MODE_LAST || in->dpi < 75 || in->dpi > 1200 ||
+	    strnlen(in->device, sizeof(in->device)) == sizeof(in->device) ||
+	    has_control_chars(in->device)) {
+		log_warning("scanner: settings refused: a value out of range");
+		return SCANNER_INVALID;
+	}
+	/* Copies made before the lock: one for the comparisons, one that the
+	 * service thread takes over. */
+	char *want = strdup(in->device);
+	char *next = strdup(in->device);
+	enum scanner_status st = SCANNER_NO_MEMORY;
+	bool change = false;
+	if (!want || !next)
+		goto out;
+
+	pthread_mutex_lock(&svc->lock);
+	if (svc->scan_pending || svc->running_job || svc->status.state == SCAN_SERVICE_SCANNING) {
+		pthread_mutex_unlock(&svc->lock);
+		st = SCANNER_BUSY;
+		log_info("scanner: settings refused: a scan runs");
+		goto out;
+	}
+	change = !same_name(svc->want_device, in->device);
+	options_apply(&svc->opts, in->source, in->dpi, in->mode);
+	svc->settings.source = in->source;
+	svc->settings.dpi = in->dpi;
+	svc->settings.mode = in->mode;
+	if (change) {
+		copy_text(svc->settings.device, sizeof(svc->settings.device), in->device);
+		free(svc->want_device);
+		svc->want_device = want;
+		want = NULL;
+		free(svc->next_device);
+		svc->next_device = next;
+		next = NULL;
+		/* No scan until the new device is open. */
+		set_state(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_NONE);
+	}
+	pthread_mutex_unlock(&svc->lock);
+	st = SCANNER_OK;
+	log_info("scanner: settings: device %s%s, source %s, %u dpi, mode %s",
+	         *in->device ? in->device : "(first found)", change ? " (a new one)" : "",
+	         config_scan_source_name(in->source), in->dpi, config_scan_mode_name(in->mode));
+	if (change)
+		wake(svc);
+out:
+	free(want);
+	free(next);
+	return st;
 }

@@ -28,8 +28,15 @@
  * or the status changed; the UI pushes an SDL user event from it. It must not
  * block and must not call scan_service functions.
  *
- * Threads: create, poll, get_status, scan, cancel, abort and destroy are meant
- * for one thread (the UI thread); none of them waits on the scanner, except
+ * The maintenance menu lists the devices (scan_service_list_devices(): the
+ * listing runs on the service thread, the answer is a snapshot with a
+ * generation counter, scan_service_get_devices()) and changes the device,
+ * source, resolution and colour mode at run time
+ * (scan_service_set_settings(), scan_service_get_settings()).
+ *
+ * Threads: create, poll, get_status, scan, cancel, abort, list_devices,
+ * get_devices, set_settings, get_settings and destroy are meant for one
+ * thread (the UI thread); none of them waits on the scanner, except
  * scan_service_destroy(), which joins the thread (program end).
  */
 #ifndef SCANKIOSK_SCAN_SERVICE_H
@@ -217,6 +224,98 @@ void scan_service_cancel(struct scan_service *svc);
  * scan_service_poll(), zeroed (the session is being wiped). FINISHED(cancelled)
  * still arrives. No-op when idle. */
 void scan_service_abort(struct scan_service *svc);
+
+/* ---- the maintenance menu: devices and settings ---------------------------------------- */
+
+/* Devices one listing reports at most; more are counted in `total`. */
+#define SCAN_SERVICE_DEVICES_MAX 16
+#define SCAN_SERVICE_DEVICE_MAX  256
+
+/* One device as the driver listed it. */
+struct scan_service_device {
+	/* What [scanner] device takes and scan_service_set_settings() opens:
+	 * the driver's name (SANE: "backend:bus:path", which changes when a USB
+	 * scanner is replugged); the simulator is listed as the whole
+	 * "sim:SPEC" the service runs (only the driver's "sim" when that does
+	 * not fit). */
+	char name[SCAN_SERVICE_DEVICE_MAX];
+	char vendor[64];
+	char model[128];
+	char serial[64]; /* "" when the driver cannot tell (SANE: USB devices only) */
+	bool open;       /* the one the service has open now */
+};
+
+/* The last listing's answer. */
+struct scan_service_devices {
+	uint32_t generation;        /* listings finished since create; 0: none yet */
+	bool listing;               /* a listing was asked for and has not finished */
+	enum scanner_status status; /* of the last listing: SCANNER_OK, or why it failed (the
+	                             * driver could not start: SCANNER_IO_ERROR; ...) */
+	size_t count;               /* devices[] filled */
+	size_t total;               /* devices the driver listed (> count: cut) */
+	struct scan_service_device devices[SCAN_SERVICE_DEVICES_MAX];
+};
+
+/*
+ * Asks for a listing of the devices and returns at once the generation that
+ * will carry the answer: scan_service_get_devices() reads it once
+ * `generation` reaches that number; notify fires when it is there. The
+ * listing runs on the service thread, which owns the driver: with a device
+ * open, the open driver lists (SANE: sane_get_devices() with the device
+ * open); while searching, the listing is one attempt to find and open the
+ * device (so a scanner just plugged in is opened at once and shown open).
+ * A listing asked for while a job runs waits until the job has ended; one
+ * asked for while another runs is made after it (a scanner plugged in
+ * meanwhile is not missed); requests that wait together share one listing.
+ * Listing takes seconds with SANE; it is a technician's request, never a
+ * loop.
+ */
+uint32_t scan_service_list_devices(struct scan_service *svc);
+
+/* Copies the last listing's answer without waiting. */
+void scan_service_get_devices(struct scan_service *svc, struct scan_service_devices *out);
+
+/*
+ * The settings a technician changes at run time. Source, dpi and mode are
+ * the configuration's ([scanner] source, dpi, mode; mapped to scan options
+ * as scan_service_config_apply() does: adf is the feeder; auto scans colour
+ * and stores grey content grey, color keeps colour, gray scans grey).
+ */
+struct scan_service_settings {
+	/* "" = the first device found; "sim:SPEC" = the simulator; otherwise a
+	 * driver's device name (scan_service_device.name). A name longer than
+	 * the field (a long simulator spec) reads cut here; passing that cut
+	 * name back counts as no change of device. */
+	char device[SCAN_SERVICE_DEVICE_MAX];
+	enum config_scan_source source; /* the default source (SCAN_SERVICE_SOURCE_DEFAULT) */
+	uint32_t dpi;                   /* 75..1200 */
+	enum config_scan_mode mode;
+};
+
+/* The settings in effect now (the last accepted by
+ * scan_service_set_settings(), else those of create). Without waiting. A
+ * source the configuration cannot name (duplex, from scan options given at
+ * create) reads as adf. */
+void scan_service_get_settings(struct scan_service *svc, struct scan_service_settings *out);
+
+/*
+ * Changes the settings and returns at once:
+ *  - SCANNER_OK: every job accepted from now on uses source, dpi and mode.
+ *    A different device closes the open one and opens the new one on the
+ *    service thread (found and remembered as at start, by vendor, model and
+ *    serial; the identity of the old device is forgotten): the state reads
+ *    SEARCHING at once and READY when it is open; scans are refused until
+ *    then. The same device is not reopened.
+ *  - SCANNER_BUSY: a job runs or was accepted (scan_service_start() until its
+ *    FINISHED): nothing changed. Refused rather than queued: a technician
+ *    waits for the test scan's end, the customer's settings never change
+ *    under a running scan.
+ *  - SCANNER_INVALID: source, mode or dpi out of range, a device name with
+ *    control characters or without its NUL: nothing changed.
+ * Logged (device name, source, dpi, mode).
+ */
+enum scanner_status scan_service_set_settings(struct scan_service *svc,
+                                              const struct scan_service_settings *settings);
 
 /* For tests (a container has no udev events): handled on the service thread
  * as libudev's report of a USB device added (true) or removed (false).

@@ -146,6 +146,27 @@ static void wait_state(struct scan_service *svc, enum scan_service_state state,
 	}
 }
 
+/* Waits until the listing of generation `generation` (or a later one) is
+ * there and copies it to *out. */
+static void wait_devices(struct scan_service *svc, uint32_t generation,
+                         struct scan_service_devices *out)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME, &start);
+	for (;;) {
+		struct scan_service_event ev;
+		while (scan_service_poll(svc, &ev))
+			scan_service_event_discard(&ev);
+		scan_service_get_devices(svc, out);
+		if (out->generation >= generation) {
+			assert_int_equal(out->generation, generation);
+			return;
+		}
+		if (!wait_notify(&start))
+			fail_msg("no listing %u (at %u)", generation, out->generation);
+	}
+}
+
 static const char *pages_dir(void)
 {
 	const char *d = getenv("SCANKIOSK_PAGES_DIR");
@@ -482,10 +503,28 @@ static void test_ui_calls_while_open_is_slow(void **state)
 	scan_service_abort(svc);
 	scan_service_inject_hotplug(svc, true);
 	scan_service_inject_hotplug(svc, false);
+	/* The maintenance menu's calls: a listing asked for (and asked again:
+	 * the same one), the settings changed. */
+	assert_int_equal(scan_service_list_devices(svc), 1);
+	assert_int_equal(scan_service_list_devices(svc), 1);
+	struct scan_service_devices devs;
+	scan_service_get_devices(svc, &devs);
+	assert_true(devs.listing);
+	assert_int_equal(devs.generation, 0);
+	struct scan_service_settings set;
+	scan_service_get_settings(svc, &set);
+	set.dpi = 150;
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	scan_service_get_settings(svc, &set);
+	assert_int_equal(set.dpi, 150);
 	scan_service_get_status(svc, &st);
 	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
 	hold_open(&open_hold);
 	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	/* The listing comes once the device is open, and shows it open. */
+	wait_devices(svc, 1, &devs);
+	assert_int_equal(devs.count, 1);
+	assert_true(devs.devices[0].open);
 	scan_service_destroy(svc);
 }
 
@@ -607,6 +646,299 @@ static void test_sane_scanner_appears(void **state)
 	assert_int_equal(r.end.problem, SCAN_PROBLEM_NONE);
 	assert_int_equal(session_page_count(r.pages), 1);
 	job_result_finish(&r);
+	scan_service_destroy(svc);
+}
+
+/* --- the maintenance menu: listing devices, settings at run time --- */
+
+/* The simulator lists one device under the name [scanner] device takes
+ * ("sim:SPEC"), open; each listing is a new generation. */
+static void test_sim_list_devices(void **state)
+{
+	(void)state;
+	char device[4096];
+	const char *d = pages_dir();
+	snprintf(device, sizeof(device), "sim:pages=%s/s01_payslip.png,%s/s02_contract.png;%s", d,
+	         d, "feeder=2");
+	struct scan_service *svc = start_sim("feeder=2");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_devices devs;
+	scan_service_get_devices(svc, &devs);
+	assert_int_equal(devs.generation, 0);
+	assert_false(devs.listing);
+	assert_int_equal(devs.count, 0);
+
+	uint32_t gen = scan_service_list_devices(svc);
+	assert_int_equal(gen, 1);
+	wait_devices(svc, gen, &devs);
+	assert_false(devs.listing);
+	assert_int_equal(devs.status, SCANNER_OK);
+	assert_int_equal(devs.count, 1);
+	assert_int_equal(devs.total, 1);
+	assert_string_equal(devs.devices[0].name, device);
+	assert_string_equal(devs.devices[0].vendor, "scankiosk");
+	assert_string_equal(devs.devices[0].model, "Simulated scanner");
+	assert_string_equal(devs.devices[0].serial, "");
+	assert_true(devs.devices[0].open);
+
+	/* Listing changed nothing: the scanner still scans. */
+	gen = scan_service_list_devices(svc);
+	assert_int_equal(gen, 2);
+	wait_devices(svc, gen, &devs);
+	assert_int_equal(devs.count, 1);
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, SCAN_SERVICE_UNLIMITED);
+	assert_true(job > 0);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 2);
+	job_result_finish(&r);
+	scan_service_destroy(svc);
+}
+
+/* Source, dpi and mode changed at run time are what the next job uses; the
+ * same device is not reopened; bad values are refused. */
+static void test_sim_settings(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_sim("feeder=4");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_settings set;
+	scan_service_get_settings(svc, &set);
+	assert_int_equal(strncmp(set.device, "sim:pages=", 10), 0);
+	assert_int_equal(set.source, CONFIG_SCAN_SOURCE_ADF); /* start_sim: the feeder */
+	assert_int_equal(set.dpi, 75);
+	assert_int_equal(set.mode, CONFIG_SCAN_MODE_AUTO);
+
+	set.source = CONFIG_SCAN_SOURCE_FLATBED;
+	set.dpi = 150;
+	set.mode = CONFIG_SCAN_MODE_GRAY;
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_READY); /* the same device: no reopening */
+	struct scan_service_settings now;
+	scan_service_get_settings(svc, &now);
+	assert_memory_equal(&now, &set, sizeof(now));
+
+	/* The default source is the glass now: one page, at 150 dpi, grey. */
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_DEFAULT, SCAN_SERVICE_UNLIMITED);
+	assert_true(job > 0);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(r.end.problem, SCAN_PROBLEM_NONE);
+	assert_int_equal(session_page_count(r.pages), 1);
+	const struct scan_page *p = session_page(r.pages, 0);
+	assert_int_equal(p->facts.dpi, 150);
+	assert_int_equal(p->facts.width, 1240); /* A4 at 150 dpi */
+	assert_false(p->facts.scanned_color);
+	assert_false(p->facts.stored_color);
+	job_result_finish(&r);
+
+	/* Back to the feeder in colour, kept colour. */
+	set.source = CONFIG_SCAN_SOURCE_ADF;
+	set.dpi = 75;
+	set.mode = CONFIG_SCAN_MODE_COLOR;
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	job = scan_service_start(svc, SCAN_SERVICE_SOURCE_DEFAULT, SCAN_SERVICE_UNLIMITED);
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 4); /* the glass takes no sheet */
+	p = session_page(r.pages, 0);
+	assert_int_equal(p->facts.dpi, 75);
+	assert_true(p->facts.scanned_color);
+	assert_true(p->facts.stored_color);
+	job_result_finish(&r);
+
+	/* Out of range: nothing changes. */
+	struct scan_service_settings bad = set;
+	bad.dpi = 74;
+	assert_int_equal(scan_service_set_settings(svc, &bad), SCANNER_INVALID);
+	bad.dpi = 1201;
+	assert_int_equal(scan_service_set_settings(svc, &bad), SCANNER_INVALID);
+	bad = set;
+	bad.mode = CONFIG_SCAN_MODE_LAST;
+	assert_int_equal(scan_service_set_settings(svc, &bad), SCANNER_INVALID);
+	bad = set;
+	bad.source = CONFIG_SCAN_SOURCE_LAST;
+	assert_int_equal(scan_service_set_settings(svc, &bad), SCANNER_INVALID);
+	bad = set;
+	snprintf(bad.device, sizeof(bad.device), "test:0\nmode = gray");
+	assert_int_equal(scan_service_set_settings(svc, &bad), SCANNER_INVALID);
+	bad = set;
+	memset(bad.device, 'x', sizeof(bad.device)); /* no NUL */
+	assert_int_equal(scan_service_set_settings(svc, &bad), SCANNER_INVALID);
+	scan_service_get_settings(svc, &now);
+	assert_memory_equal(&now, &set, sizeof(now));
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_READY);
+	scan_service_destroy(svc);
+}
+
+/* While a job is accepted (held before it is set up, then running) the
+ * settings are refused and a listing waits for its end; two requests that
+ * wait together share one listing. */
+static void test_settings_refused_and_listing_waits_during_job(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_sim_hooked("feeder=2");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_settings before, set;
+	scan_service_get_settings(svc, &before);
+	hold_arm(&job_hold);
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, SCAN_SERVICE_UNLIMITED);
+	assert_true(job > 0);
+	hold_wait_entered(&job_hold);
+
+	set = before;
+	set.dpi = 300;
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_BUSY);
+	snprintf(set.device, sizeof(set.device), "test:1");
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_BUSY);
+	scan_service_get_settings(svc, &set);
+	assert_memory_equal(&set, &before, sizeof(set));
+
+	assert_int_equal(scan_service_list_devices(svc), 1);
+	assert_int_equal(scan_service_list_devices(svc), 1);
+	struct scan_service_devices devs;
+	scan_service_get_devices(svc, &devs);
+	assert_true(devs.listing);
+	assert_int_equal(devs.generation, 0);
+
+	hold_open(&job_hold);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 2);
+	assert_int_equal(session_page(r.pages, 0)->facts.dpi,
+	                 75); /* the settings it started with */
+	job_result_finish(&r);
+	wait_devices(svc, 1, &devs);
+	assert_int_equal(devs.count, 1);
+	assert_true(devs.devices[0].open);
+
+	/* Over: the settings are taken again. */
+	set = before;
+	set.dpi = 300;
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	scan_service_destroy(svc);
+}
+
+/* Another simulator spec is another device: the old one is closed and the
+ * new one opened (its feeder holds three sheets); scans wait until then. */
+static void test_sim_change_device(void **state)
+{
+	(void)state;
+	struct scan_service *svc = start_sim_hooked("feeder=1");
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_settings set;
+	scan_service_get_settings(svc, &set);
+	snprintf(set.device, sizeof(set.device), "sim:pages=%s/s02_contract.png;feeder=3",
+	         pages_dir());
+	/* The service thread is held where it opens the new device. */
+	hold_arm(&open_hold);
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
+	hold_wait_entered(&open_hold);
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
+	assert_int_equal(scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, 1), 0);
+	hold_open(&open_hold);
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+
+	struct scan_service_devices devs;
+	wait_devices(svc, scan_service_list_devices(svc), &devs);
+	assert_int_equal(devs.count, 1);
+	assert_string_equal(devs.devices[0].name, set.device);
+	assert_true(devs.devices[0].open);
+	struct scan_service_settings now;
+	scan_service_get_settings(svc, &now);
+	assert_string_equal(now.device, set.device);
+
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FEEDER, SCAN_SERVICE_UNLIMITED);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(session_page_count(r.pages), 3);
+	job_result_finish(&r);
+	scan_service_destroy(svc);
+}
+
+/* The SANE test backend lists test:0 and test:1; switching to test:1 closes
+ * test:0 and opens test:1. With no backend and "" (the first found) the
+ * listing is empty and the service searches; a listing then is an attempt,
+ * which finds the scanner plugged in meanwhile and opens the first. Automatic attempts are 10
+ * minutes apart here, so every listing and opening below is the test's. */
+static void test_sane_list_and_change(void **state)
+{
+	(void)state;
+	write_dll_conf("test\n");
+	struct scan_service_config cfg;
+	scan_service_config_init(&cfg);
+	cfg.device = "test:0";
+	cfg.options.dpi = 75;
+	cfg.options.width_mm = 50;
+	cfg.options.height_mm = 50;
+	cfg.retry_ms = 600000;
+	cfg.retry_max_ms = 600000;
+	cfg.no_udev = true;
+	struct scan_service *svc = scan_service_create(&cfg, handle_notify, &waiter);
+	assert_non_null(svc);
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+
+	struct scan_service_devices devs;
+	wait_devices(svc, scan_service_list_devices(svc), &devs);
+	assert_int_equal(devs.status, SCANNER_OK);
+	assert_int_equal(devs.count, 2);
+	assert_string_equal(devs.devices[0].name, "test:0");
+	assert_string_equal(devs.devices[1].name, "test:1");
+	assert_string_equal(devs.devices[0].vendor, "Noname");
+	assert_string_equal(devs.devices[1].model, "frontend-tester");
+	assert_true(devs.devices[0].open);
+	assert_false(devs.devices[1].open);
+
+	struct scan_service_settings set;
+	scan_service_get_settings(svc, &set);
+	assert_string_equal(set.device, "test:0");
+	snprintf(set.device, sizeof(set.device), "test:1");
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	struct scan_service_status st;
+	scan_service_get_status(svc, &st);
+	assert_string_equal(st.device, "test:1");
+	wait_devices(svc, scan_service_list_devices(svc), &devs);
+	assert_int_equal(devs.count, 2);
+	assert_false(devs.devices[0].open);
+	assert_true(devs.devices[1].open);
+	uint32_t job = scan_service_start(svc, SCAN_SERVICE_SOURCE_FLATBED, 1);
+	assert_true(job > 0);
+	struct job_result r;
+	run_until_finished(svc, job, &r);
+	assert_int_equal(r.end.problem, SCAN_PROBLEM_NONE);
+	assert_int_equal(session_page_count(r.pages), 1);
+	job_result_finish(&r);
+
+	/* Unplugged (no backend), then "" (the first device found) asked for:
+	 * none. (A named device would still open: libsane's dll backend loads
+	 * the backend a name asks for.) */
+	write_dll_conf("# no backends\n");
+	set.device[0] = '\0';
+	assert_int_equal(scan_service_set_settings(svc, &set), SCANNER_OK);
+	wait_state(svc, SCAN_SERVICE_SEARCHING, SCAN_PROBLEM_NO_SCANNER);
+	uint32_t gen = scan_service_list_devices(svc);
+	wait_devices(svc, gen, &devs);
+	assert_int_equal(devs.status, SCANNER_OK);
+	assert_int_equal(devs.count, 0);
+	scan_service_get_status(svc, &st);
+	assert_int_equal(st.state, SCAN_SERVICE_SEARCHING);
+
+	/* Plugged in again: the next listing finds and opens the first. */
+	write_dll_conf("test\n");
+	wait_devices(svc, scan_service_list_devices(svc), &devs);
+	assert_int_equal(devs.count, 2);
+	assert_true(devs.devices[0].open);
+	assert_false(devs.devices[1].open);
+	wait_state(svc, SCAN_SERVICE_READY, SCAN_PROBLEM_NONE);
+	scan_service_get_status(svc, &st);
+	assert_string_equal(st.device, "test:0");
 	scan_service_destroy(svc);
 }
 
@@ -1515,6 +1847,11 @@ int main(void)
 	        cmocka_unit_test(test_abort_pending_job),
 	        cmocka_unit_test(test_sane_scan),
 	        cmocka_unit_test(test_sane_scanner_appears),
+	        cmocka_unit_test(test_sim_list_devices),
+	        cmocka_unit_test(test_sim_settings),
+	        cmocka_unit_test(test_settings_refused_and_listing_waits_during_job),
+	        cmocka_unit_test(test_sim_change_device),
+	        cmocka_unit_test(test_sane_list_and_change),
 	        cmocka_unit_test(test_hotplug_remove_add_identity),
 	        cmocka_unit_test(test_hotplug_remove_without_check),
 	        cmocka_unit_test(test_sane_backoff_and_hotplug),
