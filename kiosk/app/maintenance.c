@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "maint_system.h"
+#include "scanner_settings.h"
 
 static const char *const state_names[MAINTENANCE_STATE_LAST] = {
         [MAINTENANCE_CLOSED] = "closed",     [MAINTENANCE_PIN] = "pin",
@@ -49,9 +50,13 @@ static const char *const power_names[MAINTENANCE_POWER_LAST] = {
 };
 
 static const char *const task_names[MAINTENANCE_TASK_LAST] = {
-        [MAINTENANCE_TASK_PIN] = "pin",     [MAINTENANCE_TASK_STATUS] = "status",
-        [MAINTENANCE_TASK_QUEUE] = "queue", [MAINTENANCE_TASK_NETTEST] = "network-test",
-        [MAINTENANCE_TASK_LOG] = "log",     [MAINTENANCE_TASK_POWER] = "power",
+        [MAINTENANCE_TASK_PIN] = "pin",
+        [MAINTENANCE_TASK_STATUS] = "status",
+        [MAINTENANCE_TASK_QUEUE] = "queue",
+        [MAINTENANCE_TASK_NETTEST] = "network-test",
+        [MAINTENANCE_TASK_LOG] = "log",
+        [MAINTENANCE_TASK_POWER] = "power",
+        [MAINTENANCE_TASK_SETTINGS] = "scanner-settings",
 };
 
 const char *maintenance_state_name(enum maintenance_state state)
@@ -92,6 +97,7 @@ struct task {
 	enum maintenance_queue_op queue_op;
 	char id[UPLOAD_CONTROL_ID_MAX];
 	enum maintenance_power power;
+	struct maintenance_scanner_settings settings;
 
 	/* Out. */
 	enum pin_result pin_result;
@@ -99,6 +105,8 @@ struct task {
 	struct maintenance_queue_result queue;
 	struct maintenance_log *log;
 	struct maintenance_power_result power_result;
+	bool settings_saved;
+	char settings_error[CONFIG_ERROR_MAX];
 };
 
 struct maintenance {
@@ -107,6 +115,7 @@ struct maintenance {
 	char *control_socket;
 	char *status_file;
 	char *spool_dir;
+	char *settings_path; /* [scanner] settings; NULL: not kept */
 	char version[MAINTENANCE_VERSION_MAX];
 	uint32_t idle_close_s;
 	bool have_pin;
@@ -144,6 +153,10 @@ struct maintenance {
 	enum scan_problem test_problem;
 	unsigned test_pages;
 	struct scan_page *test_page;
+
+	struct maintenance_devices devices;
+	uint32_t devices_generation; /* the scan service's listing that answers ours */
+	struct maintenance_settings_result settings;
 
 	struct task tasks[MAINTENANCE_TASK_LAST];
 
@@ -470,6 +483,25 @@ static void run_power(struct task *t)
 		log_error("maintenance: reboot failed: %s", r->error);
 }
 
+/* Writes the settings the scan service took to [scanner] settings. */
+static void run_settings(struct task *t)
+{
+	struct maintenance *m = t->m;
+	const struct maintenance_scanner_settings *in = &t->settings;
+	struct scanner_settings_values values = {
+	        .device = in->device,
+	        .source = in->source,
+	        .dpi = in->dpi,
+	        .mode = in->mode,
+	};
+	t->settings_error[0] = '\0';
+	t->settings_saved = scanner_settings_save(m->settings_path, &values, t->settings_error);
+	if (t->settings_saved)
+		log_info("maintenance: scanner settings saved to %s", m->settings_path);
+	else
+		log_error("maintenance: scanner settings not saved: %s", t->settings_error);
+}
+
 static void *task_main(void *arg)
 {
 	struct task *t = arg;
@@ -494,6 +526,9 @@ static void *task_main(void *arg)
 		break;
 	case MAINTENANCE_TASK_POWER:
 		run_power(t);
+		break;
+	case MAINTENANCE_TASK_SETTINGS:
+		run_settings(t);
 		break;
 	case MAINTENANCE_TASK_LAST:
 		break;
@@ -646,6 +681,17 @@ static void take_over(struct maintenance *m, struct task *t)
 		m->power.done = true;
 		m->pending_changes |= MAINTENANCE_CHANGED_POWER;
 		break;
+	case MAINTENANCE_TASK_SETTINGS:
+		m->settings.running = false;
+		m->pending_changes |= MAINTENANCE_CHANGED_SETTINGS;
+		if (!same)
+			break;
+		m->settings.done = true;
+		m->settings.saved = t->settings_saved;
+		m->settings.ok = t->settings_saved;
+		snprintf(m->settings.error, sizeof(m->settings.error), "%s",
+		         t->settings_saved ? "" : t->settings_error);
+		break;
 	case MAINTENANCE_TASK_LAST:
 		break;
 	}
@@ -689,6 +735,7 @@ void maintenance_config_apply(struct maintenance_config *cfg, const struct confi
 	                              : NULL;
 	cfg->status_file = conf->status_file;
 	cfg->spool_dir = conf->spool.dir;
+	cfg->scanner_settings = conf->scanner.settings;
 }
 
 struct maintenance *maintenance_create(const struct maintenance_config *cfg,
@@ -721,12 +768,14 @@ struct maintenance *maintenance_create(const struct maintenance_config *cfg,
 	m->control_socket = copy_string(cfg->control_socket);
 	m->status_file = copy_string(cfg->status_file);
 	m->spool_dir = copy_string(cfg->spool_dir);
+	m->settings_path = copy_string(cfg->scanner_settings);
 	m->status = calloc(1, sizeof(*m->status));
 	m->log = calloc(1, sizeof(*m->log));
 	m->nt_cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if ((cfg->pin_state && !m->pin_state) || (cfg->control_socket && !m->control_socket) ||
 	    (cfg->status_file && !m->status_file) || (cfg->spool_dir && !m->spool_dir) ||
-	    !m->status || !m->log || m->nt_cancel_fd < 0) {
+	    (cfg->scanner_settings && *cfg->scanner_settings && !m->settings_path) || !m->status ||
+	    !m->log || m->nt_cancel_fd < 0) {
 		snprintf(err, MAINTENANCE_ERROR_MAX, "out of memory or descriptors");
 		goto fail;
 	}
@@ -770,6 +819,7 @@ void maintenance_destroy(struct maintenance *m)
 	free(m->control_socket);
 	free(m->status_file);
 	free(m->spool_dir);
+	free(m->settings_path);
 	pthread_mutex_destroy(&m->lock);
 	explicit_bzero(m, sizeof(*m));
 	free(m);
@@ -826,15 +876,25 @@ static void close_menu(struct maintenance *m, const char *why)
 	m->test_pages = 0;
 	m->test_problem = SCAN_PROBLEM_NONE;
 	discard_test_page(m);
+	/* A listing still running on the scan service is not waited for; a
+	 * save still running is (its result dropped when it ends). */
+	explicit_bzero(&m->devices, sizeof(m->devices));
+	m->devices_generation = 0;
+	explicit_bzero(&m->settings, sizeof(m->settings));
+	m->settings.running = m->tasks[MAINTENANCE_TASK_SETTINGS].started;
 	set_state(m, MAINTENANCE_CLOSED);
 	m->pending_changes |= MAINTENANCE_CHANGED_STATUS | MAINTENANCE_CHANGED_LOG |
 	                      MAINTENANCE_CHANGED_NETTEST | MAINTENANCE_CHANGED_QUEUE |
-	                      MAINTENANCE_CHANGED_POWER | MAINTENANCE_CHANGED_PIN;
+	                      MAINTENANCE_CHANGED_POWER | MAINTENANCE_CHANGED_PIN |
+	                      MAINTENANCE_CHANGED_DEVICES | MAINTENANCE_CHANGED_SETTINGS;
 }
+
+static void take_devices(struct maintenance *m);
 
 unsigned maintenance_poll(struct maintenance *m)
 {
 	join_finished(m, false);
+	take_devices(m);
 	if (m->state != MAINTENANCE_CLOSED && maintenance_ms_to_close(m) == 0)
 		close_menu(m, "idle");
 	/* A step may have arrived without the task ending. */
@@ -1322,4 +1382,143 @@ void maintenance_test_page_discard(struct maintenance *m)
 {
 	maintenance_touch(m);
 	discard_test_page(m);
+}
+
+/* ---- scanner: devices and settings ---------------------------------------------------------- */
+
+bool maintenance_devices_refresh(struct maintenance *m)
+{
+	maintenance_touch(m);
+	if (m->state != MAINTENANCE_OPEN || !m->scanner || m->devices.listing)
+		return false;
+	m->devices_generation = scan_service_list_devices(m->scanner);
+	m->devices.listing = true;
+	m->pending_changes |= MAINTENANCE_CHANGED_DEVICES;
+	log_info("maintenance: scanner devices asked for");
+	return true;
+}
+
+/* The scan service's answer, once it is there (copied without waiting). */
+static void take_devices(struct maintenance *m)
+{
+	if (!m->devices.listing || !m->scanner)
+		return;
+	struct scan_service_devices *d = calloc(1, sizeof(*d));
+	if (!d)
+		return; /* the next poll tries again */
+	scan_service_get_devices(m->scanner, d);
+	/* Generations count up (and may wrap): ours or a later one. */
+	if ((int32_t)(d->generation - m->devices_generation) < 0)
+		goto out;
+	struct maintenance_devices *out = &m->devices;
+	memset(out->devices, 0, sizeof(out->devices));
+	out->listing = false;
+	out->listings++;
+	out->ok = d->status == SCANNER_OK;
+	if (out->ok)
+		out->error[0] = '\0';
+	else
+		snprintf(out->error, sizeof(out->error),
+		         "the scanner driver cannot list devices: %s", scanner_strerror(d->status));
+	out->count = d->count < MAINTENANCE_DEVICES_MAX ? d->count : MAINTENANCE_DEVICES_MAX;
+	out->total = d->total;
+	for (size_t i = 0; i < out->count; i++) {
+		struct maintenance_scanner_device *dst = &out->devices[i];
+		const struct scan_service_device *src = &d->devices[i];
+		memcpy(dst->name, src->name, sizeof(dst->name));
+		memcpy(dst->vendor, src->vendor, sizeof(dst->vendor));
+		memcpy(dst->model, src->model, sizeof(dst->model));
+		memcpy(dst->serial, src->serial, sizeof(dst->serial));
+		dst->open = src->open;
+	}
+	m->pending_changes |= MAINTENANCE_CHANGED_DEVICES;
+	log_info("maintenance: %zu scanner device(s) listed%s", out->total,
+	         out->ok ? "" : " (the listing failed)");
+out:
+	free(d);
+}
+
+const struct maintenance_devices *maintenance_devices(const struct maintenance *m)
+{
+	return &m->devices;
+}
+
+bool maintenance_scanner_settings(struct maintenance *m, struct maintenance_scanner_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!m->scanner)
+		return false;
+	struct scan_service_settings s;
+	scan_service_get_settings(m->scanner, &s);
+	memcpy(out->device, s.device, sizeof(out->device));
+	out->source = s.source;
+	out->dpi = s.dpi;
+	out->mode = s.mode;
+	return true;
+}
+
+/* The last apply was refused: why, for the technician and the log. */
+static bool settings_refused(struct maintenance *m, const char *why)
+{
+	memset(&m->settings, 0, sizeof(m->settings));
+	m->settings.done = true;
+	snprintf(m->settings.error, sizeof(m->settings.error), "%s", why);
+	m->pending_changes |= MAINTENANCE_CHANGED_SETTINGS;
+	log_warning("maintenance: scanner settings refused: %s", why);
+	return false;
+}
+
+bool maintenance_scanner_apply(struct maintenance *m, const struct maintenance_scanner_settings *s)
+{
+	maintenance_touch(m);
+	struct task *t = &m->tasks[MAINTENANCE_TASK_SETTINGS];
+	if (m->state != MAINTENANCE_OPEN || !m->scanner || !s || t->started)
+		return false;
+	if (m->test_running)
+		return settings_refused(m, "the test scan is running: try again when it has ended");
+	struct scan_service_settings ss;
+	memset(&ss, 0, sizeof(ss));
+	if (strnlen(s->device, sizeof(s->device)) == sizeof(s->device))
+		return settings_refused(m, "the device name is too long");
+	memcpy(ss.device, s->device, sizeof(ss.device));
+	ss.source = s->source;
+	ss.dpi = s->dpi;
+	ss.mode = s->mode;
+	enum scanner_status st = scan_service_set_settings(m->scanner, &ss);
+	if (st == SCANNER_BUSY)
+		return settings_refused(m, "a scan is running: try again when it has ended");
+	if (st == SCANNER_INVALID)
+		return settings_refused(
+		        m, "a value is out of range (dpi 75 to 1200, source flatbed or "
+		           "adf, mode auto, color or gray, a device name without "
+		           "control characters)");
+	if (st != SCANNER_OK)
+		return settings_refused(m, scanner_strerror(st));
+
+	memset(&m->settings, 0, sizeof(m->settings));
+	m->settings.applied = true;
+	m->pending_changes |= MAINTENANCE_CHANGED_SETTINGS;
+	log_info("maintenance: scanner settings applied: device %s, source %s, %u dpi, mode %s",
+	         s->device[0] ? s->device : "(first found)", config_scan_source_name(s->source),
+	         s->dpi, config_scan_mode_name(s->mode));
+	if (!m->settings_path) {
+		m->settings.done = true;
+		m->settings.ok = true;
+		log_info("maintenance: scanner settings not kept ([scanner] settings is not set)");
+		return true;
+	}
+	t->settings = *s;
+	if (!start_task(m, MAINTENANCE_TASK_SETTINGS)) {
+		m->settings.done = true;
+		snprintf(m->settings.error, sizeof(m->settings.error),
+		         "applied, but not saved: the worker cannot start");
+		return true;
+	}
+	m->settings.running = true;
+	return true;
+}
+
+const struct maintenance_settings_result *maintenance_scanner_result(const struct maintenance *m)
+{
+	return &m->settings;
 }

@@ -31,8 +31,10 @@
  * menu (MAINTENANCE_PIN_IDLE_S on the PIN pad and before the wipe), on
  * maintenance_close(), and before the kiosk restarts. Closing zeroes and
  * frees everything the menu held: digits, status, queue, log lines, network
- * test, the test scan's page; results of tasks still running are zeroed and
- * dropped when they end (the network test is cancelled). The clock is
+ * test, the test scan's page, the device list, the settings' result; results
+ * of tasks still running are zeroed and dropped when they end (the network
+ * test is cancelled; a settings file being saved is still written: the
+ * settings are in effect already). The clock is
  * CLOCK_BOOTTIME (counts suspend) plus an offset scripts advance
  * (maintenance_advance()), like kiosk/app/idle.h.
  *
@@ -46,7 +48,9 @@
  * returns without waiting on a worker, a socket or a disk, except
  * maintenance_create() (reads the PIN state file) and maintenance_destroy()
  * (joins the workers: program end). notify runs on a worker; it may only
- * wake the UI.
+ * wake the UI. The device listing runs on the scan service's thread and
+ * arrives through the scan service's notify: the UI calls maintenance_poll()
+ * on every wake-up, whoever woke it.
  */
 #ifndef SCANKIOSK_MAINTENANCE_H
 #define SCANKIOSK_MAINTENANCE_H
@@ -101,12 +105,13 @@ struct maintenance_bus_call {
 
 /* The tasks a worker runs (for the before_task hook and logs). */
 enum maintenance_task {
-	MAINTENANCE_TASK_PIN,     /* pin_check() */
-	MAINTENANCE_TASK_STATUS,  /* the uploader's status (socket, else file), disk, uptimes */
-	MAINTENANCE_TASK_QUEUE,   /* retry now, discard */
-	MAINTENANCE_TASK_NETTEST, /* the network test */
-	MAINTENANCE_TASK_LOG,     /* the kiosk's ring and the uploader's log */
-	MAINTENANCE_TASK_POWER,   /* restart the uploader, reboot */
+	MAINTENANCE_TASK_PIN,      /* pin_check() */
+	MAINTENANCE_TASK_STATUS,   /* the uploader's status (socket, else file), disk, uptimes */
+	MAINTENANCE_TASK_QUEUE,    /* retry now, discard */
+	MAINTENANCE_TASK_NETTEST,  /* the network test */
+	MAINTENANCE_TASK_LOG,      /* the kiosk's ring and the uploader's log */
+	MAINTENANCE_TASK_POWER,    /* restart the uploader, reboot */
+	MAINTENANCE_TASK_SETTINGS, /* save the scanner settings ([scanner] settings) */
 	MAINTENANCE_TASK_LAST
 };
 
@@ -146,8 +151,12 @@ struct maintenance_config {
 	const char *spool_dir;
 	/* The software's version (meson's project version). */
 	const char *version;
-	/* The scanner (borrowed, may be NULL): status, test scan. */
+	/* The scanner (borrowed, may be NULL): status, test scan, devices,
+	 * settings. */
 	struct scan_service *scanner;
+	/* [scanner] settings: where the technicians' scanner choice is saved
+	 * (kiosk/core/scanner_settings.h); NULL: applied but not kept. */
+	const char *scanner_settings;
 	const struct maintenance_hooks *hooks; /* tests; borrowed */
 	/* Storage for control_socket when filled by maintenance_config_apply(). */
 	char socket_buf[CONFIG_SOCKET_PATH_MAX + 1];
@@ -157,9 +166,9 @@ struct maintenance_config {
  * close 120 s, no socket, file, spool, scanner or hooks, version "0". */
 void maintenance_config_init(struct maintenance_config *cfg);
 
-/* Takes [maintenance], the control socket, the status file and the spool
- * directory from conf (strings borrowed: keep conf until
- * maintenance_create() returned). */
+/* Takes [maintenance], the control socket, the status file, the spool
+ * directory and [scanner] settings from conf (strings borrowed: keep conf
+ * until maintenance_create() returned). */
 void maintenance_config_apply(struct maintenance_config *cfg, const struct config *conf);
 
 struct maintenance;
@@ -182,14 +191,16 @@ void maintenance_destroy(struct maintenance *m);
 
 /* What maintenance_poll() reports as changed (bits). */
 enum maintenance_change {
-	MAINTENANCE_CHANGED_STATE = 1u << 0,   /* state (also: closed by idle) */
-	MAINTENANCE_CHANGED_PIN = 1u << 1,     /* the PIN's outcome */
-	MAINTENANCE_CHANGED_STATUS = 1u << 2,  /* status and queue */
-	MAINTENANCE_CHANGED_QUEUE = 1u << 3,   /* a retry-now or discard result */
-	MAINTENANCE_CHANGED_NETTEST = 1u << 4, /* a step arrived, or the test ended */
-	MAINTENANCE_CHANGED_LOG = 1u << 5,     /* the log */
-	MAINTENANCE_CHANGED_POWER = 1u << 6,   /* a restart or reboot result */
-	MAINTENANCE_CHANGED_SCAN = 1u << 7,    /* the test scan */
+	MAINTENANCE_CHANGED_STATE = 1u << 0,    /* state (also: closed by idle) */
+	MAINTENANCE_CHANGED_PIN = 1u << 1,      /* the PIN's outcome */
+	MAINTENANCE_CHANGED_STATUS = 1u << 2,   /* status and queue */
+	MAINTENANCE_CHANGED_QUEUE = 1u << 3,    /* a retry-now or discard result */
+	MAINTENANCE_CHANGED_NETTEST = 1u << 4,  /* a step arrived, or the test ended */
+	MAINTENANCE_CHANGED_LOG = 1u << 5,      /* the log */
+	MAINTENANCE_CHANGED_POWER = 1u << 6,    /* a restart or reboot result */
+	MAINTENANCE_CHANGED_SCAN = 1u << 7,     /* the test scan */
+	MAINTENANCE_CHANGED_DEVICES = 1u << 8,  /* a device listing started or arrived */
+	MAINTENANCE_CHANGED_SETTINGS = 1u << 9, /* scanner settings applied, saved or refused */
 };
 
 /* Takes the workers' results over, closes the menu when it was untouched
@@ -505,5 +516,75 @@ void maintenance_test_scan(const struct maintenance *m, struct maintenance_test_
 const struct scan_page *maintenance_test_page(const struct maintenance *m);
 /* Zeroes and frees the test page (the screen's "done"; closing does too). */
 void maintenance_test_page_discard(struct maintenance *m);
+
+/* ---- scanner: devices and settings ---------------------------------------------------------- */
+
+#define MAINTENANCE_DEVICES_MAX     SCAN_SERVICE_DEVICES_MAX /* 16 */
+#define MAINTENANCE_DEVICE_NAME_MAX SCAN_SERVICE_DEVICE_MAX  /* 256 */
+
+struct maintenance_scanner_device {
+	char name[MAINTENANCE_DEVICE_NAME_MAX]; /* as [scanner] device takes it */
+	char vendor[64];
+	char model[128];
+	char serial[64]; /* "" when unknown */
+	bool open;       /* the scan service has this one open */
+};
+
+struct maintenance_devices {
+	bool listing;                      /* a listing runs */
+	uint32_t listings;                 /* listings finished on this visit */
+	bool ok;                           /* the last listing worked */
+	char error[MAINTENANCE_ERROR_MAX]; /* why not (English, for the technician) */
+	size_t count;
+	size_t total; /* devices the driver listed (more than count: the list was cut) */
+	struct maintenance_scanner_device devices[MAINTENANCE_DEVICES_MAX];
+};
+
+/*
+ * Lists the scanner devices on the scan service's thread (with SANE this
+ * takes seconds; while the service is searching, the listing is an attempt
+ * to find the device, so a scanner just plugged in is opened). The answer
+ * shows in maintenance_devices() after a poll (MAINTENANCE_CHANGED_DEVICES).
+ * False when not OPEN, there is no scan service, or a listing runs.
+ */
+bool maintenance_devices_refresh(struct maintenance *m);
+/* The last listing of this visit (all zero before the first); valid until
+ * the next poll or close. */
+const struct maintenance_devices *maintenance_devices(const struct maintenance *m);
+
+struct maintenance_scanner_settings {
+	char device[MAINTENANCE_DEVICE_NAME_MAX]; /* "" = the first device found */
+	enum config_scan_source source;
+	uint32_t dpi; /* 75..1200 */
+	enum config_scan_mode mode;
+};
+
+/* The settings in effect now (the scan service's). False (out zeroed) when
+ * the model has no scan service. */
+bool maintenance_scanner_settings(struct maintenance *m, struct maintenance_scanner_settings *out);
+
+/*
+ * Applies s at once to the scan service (scan_service_set_settings(): the
+ * next scans use source, dpi and mode; another device is closed and opened
+ * on the service's thread, the scanner's state reads SEARCHING until it is
+ * open) and saves it to [scanner] settings on a worker, so it survives a
+ * restart. Logged: device name, source, dpi, mode (no personal data).
+ * Returns true when the scan service took the settings; the save's outcome
+ * follows in maintenance_scanner_result() (MAINTENANCE_CHANGED_SETTINGS).
+ * False when not OPEN, there is no scan service or a save runs (result
+ * untouched), or, with the reason in the result, while a scan runs (the
+ * test scan, or one the scan service accepted) or a value is out of range.
+ */
+bool maintenance_scanner_apply(struct maintenance *m, const struct maintenance_scanner_settings *s);
+
+struct maintenance_settings_result {
+	bool running; /* the save runs */
+	bool done;    /* the last apply ended: ok, or error */
+	bool ok;      /* applied, and saved when a settings file is configured */
+	bool applied; /* the scan service took them (in effect until the kiosk restarts) */
+	bool saved;   /* written to the settings file (false when no file is configured) */
+	char error[MAINTENANCE_ERROR_MAX]; /* why not (English, for the technician) */
+};
+const struct maintenance_settings_result *maintenance_scanner_result(const struct maintenance *m);
 
 #endif

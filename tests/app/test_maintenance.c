@@ -7,7 +7,12 @@
  * ring), restart and reboot (the bus call as it would be made, and the real
  * call failing without a system bus), the test scan with the simulator, a
  * worker held while the UI's calls return, and canary personal data typed,
- * scanned and committed by the kiosk found in nothing the model holds.
+ * scanned and committed by the kiosk found in nothing the model holds; the
+ * scanner's devices listed (the simulator, and the SANE test backend from a
+ * private SANE_CONFIG_DIR), settings applied (the test scan shows the new
+ * dpi), saved to the settings file as the loader reads it, refused while a
+ * scan runs, and a fresh scan service and model built from the saved file
+ * using the saved device.
  *
  * The menu's clock and the PIN guard's clocks are the test's; workers are
  * waited for through the notify callback. tests/app/test_maintenance.py runs
@@ -38,6 +43,7 @@
 #include "maintenance.h"
 #include "pin.h"
 #include "scan_service.h"
+#include "scanner_settings.h"
 #include "session.h"
 #include "spool.h"
 
@@ -208,6 +214,31 @@ static int group_setup(void **state)
 		return -1;
 	pthread_mutex_init(&seen.lock, NULL);
 	pthread_cond_init(&seen.cond, NULL);
+	/* A private SANE configuration (never /etc/sane.d): the `test` backend
+	 * with the project's test.conf (test:0 and test:1, an A4 glass). libsane
+	 * reads SANE_CONFIG_DIR at its first sane_init(). */
+	char sane_dir[PATH_MAX + 16], src[PATH_MAX], dst[PATH_MAX + 32];
+	snprintf(sane_dir, sizeof(sane_dir), "%s/sane-config", workdir);
+	if (mkdir(sane_dir, 0700) != 0)
+		return -1;
+	const char *data = getenv("SCANKIOSK_TEST_DATA");
+	snprintf(src, sizeof(src), "%s/sane/test.conf", data ? data : "../tests/data");
+	snprintf(dst, sizeof(dst), "%s/test.conf", sane_dir);
+	FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+	if (!in || !out)
+		return -1;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	if (fclose(out) != 0)
+		return -1;
+	snprintf(dst, sizeof(dst), "%s/dll.conf", sane_dir);
+	out = fopen(dst, "w");
+	if (!out || fputs("test\n", out) < 0 || fclose(out) != 0)
+		return -1;
+	setenv("SANE_CONFIG_DIR", sane_dir, 1);
 	return 0;
 }
 
@@ -246,6 +277,7 @@ struct paths {
 	char state[PATH_MAX];
 	char socket[108];
 	char status[PATH_MAX];
+	char settings[PATH_MAX]; /* [scanner] settings */
 };
 
 /* A model with the test's clocks and hooks; the uploader's socket and status
@@ -262,6 +294,8 @@ static struct maintenance *make(const char *name, struct pin_policy *policy,
 	assert_true(n > 0 && (size_t)n < sizeof(p->socket));
 	n = snprintf(p->status, sizeof(p->status), "%s/status.json", dir);
 	assert_true(n > 0 && (size_t)n < sizeof(p->status));
+	n = snprintf(p->settings, sizeof(p->settings), "%s/scanner.conf", dir);
+	assert_true(n > 0 && (size_t)n < sizeof(p->settings));
 	struct maintenance_config cfg;
 	maintenance_config_init(&cfg);
 	cfg.pin_hash = fast_hash;
@@ -273,6 +307,7 @@ static struct maintenance *make(const char *name, struct pin_policy *policy,
 	cfg.spool_dir = dir;
 	cfg.version = "9.8.7";
 	cfg.scanner = scanner;
+	cfg.scanner_settings = p->settings;
 	cfg.hooks = &test_hooks;
 	char err[MAINTENANCE_ERROR_MAX];
 	struct maintenance *m = maintenance_create(&cfg, handle_notify, NULL, err);
@@ -1106,6 +1141,506 @@ static void test_test_scan(void **state)
 	scan_service_destroy(svc);
 }
 
+/* ---- the scanner: devices and settings --------------------------------------------------------
+ */
+
+/* Holds the scan service's thread before a job is set up (a scan the
+ * service accepted, as a customer's would be). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool armed, entered, open;
+} job_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, false};
+
+static void hook_before_job(void *userdata)
+{
+	(void)userdata;
+	pthread_mutex_lock(&job_gate.lock);
+	if (job_gate.armed) {
+		job_gate.entered = true;
+		pthread_cond_broadcast(&job_gate.cond);
+		while (!job_gate.open)
+			pthread_cond_wait(&job_gate.cond, &job_gate.lock);
+		job_gate.armed = false;
+	}
+	pthread_mutex_unlock(&job_gate.lock);
+}
+
+static const struct scan_service_hooks scan_hooks = {.before_job = hook_before_job};
+
+/* Waits until the scan service reads `state` (device name too, unless NULL),
+ * handing its events to the model as the UI does while the menu is open. */
+static void wait_scanner(struct maintenance *m, struct scan_service *svc,
+                         enum scan_service_state state, const char *device)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME, &start);
+	for (;;) {
+		struct scan_service_event ev;
+		while (scan_service_poll(svc, &ev))
+			if (!m || !maintenance_scan_event(m, &ev))
+				scan_service_event_discard(&ev);
+		if (m)
+			maintenance_poll(m);
+		struct scan_service_status st;
+		scan_service_get_status(svc, &st);
+		if (st.state == state && (!device || strcmp(st.device, device) == 0))
+			return;
+		if (!wait_notify(&start))
+			fail_msg("scanner still %s (%s), waiting for %s (%s)",
+			         scan_service_state_name(st.state), st.device,
+			         scan_service_state_name(state), device ? device : "any");
+	}
+}
+
+/* The simulator at 75 dpi on the glass with a feeder of `sheets`; the
+ * device name is written to device. */
+static struct scan_service *start_sim_with(unsigned sheets, const struct scan_service_hooks *hooks,
+                                           char *device, size_t size)
+{
+	snprintf(device, size, "sim:pages=%s/s01_payslip.png;feeder=%u", pages_dir(), sheets);
+	struct scan_service_config cfg;
+	scan_service_config_init(&cfg);
+	cfg.device = device;
+	cfg.options.dpi = 75;
+	cfg.retry_ms = 50;
+	cfg.no_udev = true;
+	cfg.hooks = hooks;
+	struct scan_service *svc = scan_service_create(&cfg, handle_notify, NULL);
+	assert_non_null(svc);
+	wait_scanner(NULL, svc, SCAN_SERVICE_READY, NULL);
+	return svc;
+}
+
+/* The SANE test backend (test:0 and test:1, from the private
+ * SANE_CONFIG_DIR group_setup made) after `conf`'s [scanner]. */
+static struct scan_service *start_sane(const struct config *conf)
+{
+	struct scan_service_config cfg;
+	scan_service_config_init(&cfg);
+	scan_service_config_apply(&cfg, conf);
+	cfg.options.width_mm = 50;
+	cfg.options.height_mm = 50;
+	cfg.retry_ms = 50;
+	cfg.no_udev = true;
+	struct scan_service *svc = scan_service_create(&cfg, handle_notify, NULL);
+	assert_non_null(svc);
+	return svc;
+}
+
+static bool devices_listed(struct maintenance *m, void *ctx)
+{
+	uint32_t want = *(uint32_t *)ctx;
+	const struct maintenance_devices *d = maintenance_devices(m);
+	return d->listings >= want && !d->listing;
+}
+
+static bool settings_settled(struct maintenance *m, void *ctx)
+{
+	(void)ctx;
+	return !maintenance_scanner_result(m)->running;
+}
+
+static void test_scanner_devices(void **state)
+{
+	(void)state;
+	char device[PATH_MAX + 64];
+	struct scan_service *svc = start_sim_with(2, NULL, device, sizeof(device));
+	struct paths p;
+	struct maintenance *m = make("devices", NULL, svc, &p);
+	/* Not before the menu is open. */
+	assert_false(maintenance_devices_refresh(m));
+	assert_true(maintenance_open_request(m));
+	assert_false(maintenance_devices_refresh(m));
+	maintenance_close(m);
+
+	open_menu(m);
+	wait_status(m, 1);
+	maintenance_poll(m);
+	assert_true(maintenance_devices_refresh(m));
+	assert_true(maintenance_devices(m)->listing);
+	assert_false(maintenance_devices_refresh(m)); /* one runs */
+	uint32_t one = 1;
+	unsigned changes = pump(m, devices_listed, &one);
+	assert_true(changes & MAINTENANCE_CHANGED_DEVICES);
+	const struct maintenance_devices *d = maintenance_devices(m);
+	assert_int_equal(d->listings, 1);
+	assert_true(d->ok);
+	assert_string_equal(d->error, "");
+	assert_int_equal(d->count, 1);
+	assert_int_equal(d->total, 1);
+	assert_string_equal(d->devices[0].name, device);
+	assert_string_equal(d->devices[0].vendor, "scankiosk");
+	assert_string_equal(d->devices[0].model, "Simulated scanner");
+	assert_string_equal(d->devices[0].serial, "");
+	assert_true(d->devices[0].open);
+	assert_true(ring_has("maintenance: 1 scanner device(s) listed"));
+
+	/* Again: a second listing of this visit. */
+	assert_true(maintenance_devices_refresh(m));
+	uint32_t two = 2;
+	pump(m, devices_listed, &two);
+	assert_int_equal(maintenance_devices(m)->count, 1);
+
+	/* Closing clears the list; a listing of the closed visit that ends
+	 * later is not taken. */
+	assert_true(maintenance_devices_refresh(m));
+	assert_true(maintenance_poll(m) & MAINTENANCE_CHANGED_DEVICES);
+	maintenance_close(m);
+	assert_int_equal(maintenance_devices(m)->listings, 0);
+	assert_int_equal(maintenance_devices(m)->count, 0);
+	assert_false(maintenance_devices(m)->listing);
+	wait_scanner(NULL, svc, SCAN_SERVICE_READY, NULL);
+	struct scan_service_devices sd;
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME, &start);
+	for (scan_service_get_devices(svc, &sd); sd.listing; scan_service_get_devices(svc, &sd))
+		assert_true(wait_notify(&start));
+	maintenance_poll(m);
+	assert_int_equal(maintenance_devices(m)->listings, 0);
+	maintenance_destroy(m);
+
+	/* Without a scan service there is nothing to list or set. */
+	m = make("devices-none", NULL, NULL, &p);
+	open_menu(m);
+	assert_false(maintenance_devices_refresh(m));
+	struct maintenance_scanner_settings set;
+	assert_false(maintenance_scanner_settings(m, &set));
+	memset(&set, 0, sizeof(set));
+	set.dpi = 300;
+	assert_false(maintenance_scanner_apply(m, &set));
+	assert_false(maintenance_scanner_result(m)->done);
+	maintenance_destroy(m);
+	scan_service_destroy(svc);
+}
+
+/* Source, dpi and mode applied: the scan service uses them at once (a test
+ * scan shows the new dpi), and the file holds them as the loader reads it. */
+static void test_scanner_settings_apply(void **state)
+{
+	(void)state;
+	char device[PATH_MAX + 64];
+	struct scan_service *svc = start_sim_with(3, NULL, device, sizeof(device));
+	struct paths p;
+	struct maintenance *m = make("settings", NULL, svc, &p);
+	struct maintenance_scanner_settings set;
+	assert_true(maintenance_scanner_settings(m, &set));
+	assert_string_equal(set.device, device);
+	assert_int_equal(set.source, CONFIG_SCAN_SOURCE_FLATBED);
+	assert_int_equal(set.dpi, 75);
+	assert_int_equal(set.mode, CONFIG_SCAN_MODE_AUTO);
+	assert_false(maintenance_scanner_apply(m, &set)); /* not OPEN */
+
+	open_menu(m);
+	wait_status(m, 1);
+	set.source = CONFIG_SCAN_SOURCE_ADF;
+	set.dpi = 150;
+	set.mode = CONFIG_SCAN_MODE_GRAY;
+	assert_true(maintenance_scanner_apply(m, &set));
+	const struct maintenance_settings_result *r = maintenance_scanner_result(m);
+	assert_true(r->applied);
+	assert_true(r->running);
+	assert_true(maintenance_poll(m) & MAINTENANCE_CHANGED_SETTINGS);
+	unsigned changes = pump(m, settings_settled, NULL);
+	assert_true(changes & MAINTENANCE_CHANGED_SETTINGS);
+	assert_true(r->done);
+	assert_true(r->ok);
+	assert_true(r->applied);
+	assert_true(r->saved);
+	assert_string_equal(r->error, "");
+	char line[PATH_MAX + 256];
+	snprintf(line, sizeof(line),
+	         "maintenance: scanner settings applied: device %s, source adf, 150 dpi, mode gray",
+	         device);
+	assert_true(ring_has(line));
+	assert_true(ring_has("maintenance: scanner settings saved to"));
+
+	struct maintenance_scanner_settings now;
+	assert_true(maintenance_scanner_settings(m, &now));
+	assert_memory_equal(&now, &set, sizeof(now));
+
+	/* The test scan from the default source (the feeder now): 150 dpi, grey. */
+	assert_true(maintenance_test_scan_start(m, SCAN_SERVICE_SOURCE_DEFAULT) > 0);
+	run_test_scan(m, svc);
+	const struct scan_page *page = maintenance_test_page(m);
+	assert_non_null(page);
+	assert_int_equal(page->facts.dpi, 150);
+	assert_int_equal(page->facts.width, 1240);
+	assert_false(page->facts.stored_color);
+	maintenance_test_page_discard(m);
+
+	/* The file, as the kiosk reads it at its next start. */
+	struct config conf;
+	char err[CONFIG_ERROR_MAX];
+	config_init(&conf);
+	bool found = false;
+	assert_true(config_load_scanner_settings(&conf, p.settings, &found, err));
+	assert_true(found);
+	assert_string_equal(conf.scanner.device, device);
+	assert_int_equal(conf.scanner.source, CONFIG_SCAN_SOURCE_ADF);
+	assert_int_equal(conf.scanner.dpi, 150);
+	assert_int_equal(conf.scanner.mode, CONFIG_SCAN_MODE_GRAY);
+	config_finish(&conf);
+	struct stat sb;
+	assert_int_equal(stat(p.settings, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+
+	/* Back to the glass at 75 dpi in colour: the next test scan says so. */
+	set.source = CONFIG_SCAN_SOURCE_FLATBED;
+	set.dpi = 75;
+	set.mode = CONFIG_SCAN_MODE_COLOR;
+	assert_true(maintenance_scanner_apply(m, &set));
+	pump(m, settings_settled, NULL);
+	assert_true(maintenance_scanner_result(m)->saved);
+	assert_true(maintenance_test_scan_start(m, SCAN_SERVICE_SOURCE_DEFAULT) > 0);
+	run_test_scan(m, svc);
+	assert_int_equal(maintenance_test_page(m)->facts.dpi, 75);
+	assert_true(maintenance_test_page(m)->facts.stored_color);
+
+	/* Closing forgets the result. */
+	maintenance_close(m);
+	assert_false(maintenance_scanner_result(m)->done);
+	assert_false(maintenance_scanner_result(m)->applied);
+	maintenance_destroy(m);
+	scan_service_destroy(svc);
+}
+
+/* Refused while a scan runs (the test scan, or one the scan service
+ * accepted) and with values out of range; a save that cannot be made and a
+ * model without a settings file; a save running when the menu closes
+ * still writes the file, its result goes with the visit. */
+static void test_scanner_settings_refused(void **state)
+{
+	(void)state;
+	char device[PATH_MAX + 64];
+	struct scan_service *svc = start_sim_with(3, &scan_hooks, device, sizeof(device));
+	struct paths p;
+	struct maintenance *m = make("refused", NULL, svc, &p);
+	open_menu(m);
+	wait_status(m, 1);
+	struct maintenance_scanner_settings before, set;
+	assert_true(maintenance_scanner_settings(m, &before));
+
+	/* The test scan runs (until the model has seen its end). */
+	assert_true(maintenance_test_scan_start(m, SCAN_SERVICE_SOURCE_FLATBED) > 0);
+	set = before;
+	set.dpi = 300;
+	assert_false(maintenance_scanner_apply(m, &set));
+	const struct maintenance_settings_result *r = maintenance_scanner_result(m);
+	assert_true(r->done);
+	assert_false(r->ok);
+	assert_false(r->applied);
+	assert_string_equal(r->error, "the test scan is running: try again when it has ended");
+	assert_true(maintenance_poll(m) & MAINTENANCE_CHANGED_SETTINGS);
+	run_test_scan(m, svc);
+
+	/* A scan the service accepted, held before it starts. */
+	pthread_mutex_lock(&job_gate.lock);
+	job_gate.armed = true;
+	job_gate.entered = job_gate.open = false;
+	pthread_mutex_unlock(&job_gate.lock);
+	assert_true(scan_service_start(svc, SCAN_SERVICE_SOURCE_FLATBED, 1) > 0);
+	pthread_mutex_lock(&job_gate.lock);
+	while (!job_gate.entered)
+		pthread_cond_wait(&job_gate.cond, &job_gate.lock);
+	pthread_mutex_unlock(&job_gate.lock);
+	assert_false(maintenance_scanner_apply(m, &set));
+	assert_string_equal(r->error, "a scan is running: try again when it has ended");
+	struct maintenance_scanner_settings now;
+	assert_true(maintenance_scanner_settings(m, &now));
+	assert_memory_equal(&now, &before, sizeof(now));
+	assert_false(ring_has("maintenance: scanner settings applied"));
+	pthread_mutex_lock(&job_gate.lock);
+	job_gate.open = true;
+	pthread_cond_broadcast(&job_gate.cond);
+	pthread_mutex_unlock(&job_gate.lock);
+	wait_scanner(m, svc, SCAN_SERVICE_READY, NULL);
+
+	/* Out of range. */
+	set = before;
+	set.dpi = 50;
+	assert_false(maintenance_scanner_apply(m, &set));
+	assert_non_null(strstr(r->error, "out of range"));
+	set = before;
+	set.mode = CONFIG_SCAN_MODE_LAST;
+	assert_false(maintenance_scanner_apply(m, &set));
+	assert_false(r->applied);
+	assert_false(access(p.settings, F_OK) == 0); /* nothing saved so far */
+
+	/* A save held on its worker: another apply waits for it; the menu
+	 * closes meanwhile; the file is written, the result dropped. */
+	hold(MAINTENANCE_TASK_SETTINGS);
+	set = before;
+	set.dpi = 200;
+	assert_true(maintenance_scanner_apply(m, &set));
+	wait_held();
+	assert_true(r->running);
+	set.dpi = 300;
+	assert_false(maintenance_scanner_apply(m, &set));
+	assert_true(r->running); /* untouched */
+	maintenance_close(m);
+	assert_true(r->running); /* the save of the closed visit still runs */
+	assert_false(r->done);
+	release();
+	pump(m, settings_settled, NULL);
+	assert_false(r->done);
+	assert_false(r->saved);
+	struct config conf;
+	char err[CONFIG_ERROR_MAX];
+	bool found = false;
+	config_init(&conf);
+	assert_true(config_load_scanner_settings(&conf, p.settings, &found, err));
+	assert_true(found);
+	assert_int_equal(conf.scanner.dpi, 200);
+	config_finish(&conf);
+	maintenance_destroy(m);
+
+	/* A settings file in a directory that does not exist: applied, not
+	 * saved, and the technician is told why. */
+	struct maintenance_config cfg;
+	maintenance_config_init(&cfg);
+	cfg.pin_hash = fast_hash;
+	cfg.pin_state = p.state;
+	cfg.scanner = svc;
+	char missing[PATH_MAX];
+	path_in(missing, sizeof(missing), "refused/no-such-dir/scanner.conf");
+	cfg.scanner_settings = missing;
+	cfg.hooks = &test_hooks;
+	m = maintenance_create(&cfg, handle_notify, NULL, err);
+	assert_non_null(m);
+	open_menu(m);
+	set = before;
+	set.dpi = 100;
+	assert_true(maintenance_scanner_apply(m, &set));
+	pump(m, settings_settled, NULL);
+	r = maintenance_scanner_result(m);
+	assert_true(r->done);
+	assert_true(r->applied);
+	assert_false(r->saved);
+	assert_false(r->ok);
+	assert_non_null(strstr(r->error, "cannot open the directory"));
+	assert_true(maintenance_scanner_settings(m, &now));
+	assert_int_equal(now.dpi, 100);
+	maintenance_destroy(m);
+
+	/* No settings file configured: applied, and said to be not kept. */
+	cfg.scanner_settings = NULL;
+	m = maintenance_create(&cfg, handle_notify, NULL, err);
+	assert_non_null(m);
+	open_menu(m);
+	set.dpi = 75;
+	assert_true(maintenance_scanner_apply(m, &set));
+	r = maintenance_scanner_result(m);
+	assert_false(r->running);
+	assert_true(r->done);
+	assert_true(r->ok);
+	assert_true(r->applied);
+	assert_false(r->saved);
+	assert_true(ring_has("maintenance: scanner settings not kept"));
+	maintenance_destroy(m);
+	scan_service_destroy(svc);
+}
+
+/* With the SANE test backend: test:0 and test:1 listed, test:1 chosen and
+ * saved; a fresh scan service and model built from the configuration and
+ * the saved file (scanner_settings_apply(), as the kiosk starts) open
+ * test:1, though the main file names test:0. */
+static void test_scanner_sane_saved_device(void **state)
+{
+	(void)state;
+	struct paths p;
+	char dir[PATH_MAX];
+	path_in(dir, sizeof(dir), "sane");
+	mkdir(dir, 0700);
+	char main_text[PATH_MAX + 256];
+	snprintf(main_text, sizeof(main_text),
+	         "[scanner]\ndevice = test:0\nsource = flatbed\ndpi = 300\nmode = auto\n"
+	         "settings = %s/scanner.conf\n",
+	         dir);
+	struct config conf;
+	char err[CONFIG_ERROR_MAX];
+	config_init(&conf);
+	assert_true(config_load_string(&conf, "main.conf", main_text, err));
+	assert_int_equal(scanner_settings_apply(&conf, err), SCANNER_SETTINGS_MISSING);
+	struct scan_service *svc = start_sane(&conf);
+	wait_scanner(NULL, svc, SCAN_SERVICE_READY, "test:0");
+	struct maintenance *m = make("sane", NULL, svc, &p);
+	assert_string_equal(p.settings, conf.scanner.settings);
+	open_menu(m);
+	wait_status(m, 1);
+
+	assert_true(maintenance_devices_refresh(m));
+	uint32_t one = 1;
+	pump(m, devices_listed, &one);
+	const struct maintenance_devices *d = maintenance_devices(m);
+	assert_true(d->ok);
+	assert_int_equal(d->count, 2);
+	assert_string_equal(d->devices[0].name, "test:0");
+	assert_string_equal(d->devices[1].name, "test:1");
+	assert_true(d->devices[0].open);
+	assert_false(d->devices[1].open);
+
+	struct maintenance_scanner_settings set;
+	assert_true(maintenance_scanner_settings(m, &set));
+	assert_string_equal(set.device, "test:0");
+	assert_int_equal(set.dpi, 300);
+	memcpy(set.device, d->devices[1].name, sizeof(set.device));
+	set.dpi = 75;
+	assert_true(maintenance_scanner_apply(m, &set));
+	pump(m, settings_settled, NULL);
+	assert_true(maintenance_scanner_result(m)->saved);
+	assert_true(ring_has("maintenance: scanner settings applied: device test:1, source "
+	                     "flatbed, 75 dpi, mode auto"));
+	wait_scanner(m, svc, SCAN_SERVICE_READY, "test:1");
+	assert_true(maintenance_devices_refresh(m));
+	uint32_t two = 2;
+	pump(m, devices_listed, &two);
+	assert_false(d->devices[0].open);
+	assert_true(d->devices[1].open);
+	/* A test scan on test:1 at 75 dpi. */
+	assert_true(maintenance_test_scan_start(m, SCAN_SERVICE_SOURCE_DEFAULT) > 0);
+	run_test_scan(m, svc);
+	assert_non_null(maintenance_test_page(m));
+	assert_int_equal(maintenance_test_page(m)->facts.dpi, 75);
+	maintenance_destroy(m);
+	scan_service_destroy(svc);
+	config_finish(&conf);
+
+	/* The kiosk starts again: the main file, then the saved choice over it. */
+	config_init(&conf);
+	assert_true(config_load_string(&conf, "main.conf", main_text, err));
+	assert_string_equal(conf.scanner.device, "test:0");
+	assert_int_equal(scanner_settings_apply(&conf, err), SCANNER_SETTINGS_LOADED);
+	assert_string_equal(conf.scanner.device, "test:1");
+	svc = start_sane(&conf);
+	wait_scanner(NULL, svc, SCAN_SERVICE_READY, "test:1");
+	struct maintenance_config cfg;
+	maintenance_config_init(&cfg);
+	maintenance_config_apply(&cfg, &conf);
+	assert_string_equal(cfg.scanner_settings, p.settings);
+	cfg.pin_hash = fast_hash;
+	cfg.pin_state = p.state;
+	cfg.scanner = svc;
+	cfg.hooks = &test_hooks;
+	m = maintenance_create(&cfg, handle_notify, NULL, err);
+	assert_non_null(m);
+	struct maintenance_scanner_settings now;
+	assert_true(maintenance_scanner_settings(m, &now));
+	assert_string_equal(now.device, "test:1");
+	assert_int_equal(now.source, CONFIG_SCAN_SOURCE_FLATBED);
+	assert_int_equal(now.dpi, 75);
+	assert_int_equal(now.mode, CONFIG_SCAN_MODE_AUTO);
+	open_menu(m);
+	assert_true(maintenance_devices_refresh(m));
+	pump(m, devices_listed, &one);
+	d = maintenance_devices(m);
+	assert_int_equal(d->count, 2);
+	assert_true(d->devices[1].open);
+	maintenance_destroy(m);
+	scan_service_destroy(svc);
+	config_finish(&conf);
+}
+
 /* ---- canary
  * --------------------------------------------------------------------------------------- */
 
@@ -1216,6 +1751,22 @@ static void test_canary(void **state)
 	struct maintenance_pin_view v;
 	maintenance_pin_view(m, &v);
 	no_canary(&v, sizeof(v), "the PIN pad");
+	assert_true(maintenance_devices_refresh(m));
+	pump(m, devices_listed, &one);
+	no_canary(maintenance_devices(m), sizeof(struct maintenance_devices), "the devices");
+	struct maintenance_scanner_settings set;
+	assert_true(maintenance_scanner_settings(m, &set));
+	assert_true(maintenance_scanner_apply(m, &set));
+	pump(m, settings_settled, NULL);
+	assert_true(maintenance_scanner_result(m)->saved);
+	no_canary(maintenance_scanner_result(m), sizeof(struct maintenance_settings_result),
+	          "the settings' result");
+	char settings_text[4096];
+	FILE *sf = fopen(p.settings, "r");
+	assert_non_null(sf);
+	size_t sn = fread(settings_text, 1, sizeof(settings_text), sf);
+	fclose(sf);
+	no_canary(settings_text, sn, "the settings file");
 	/* And every line the kiosk logged, the commit's included. */
 	struct log_ring_entry *ring = calloc(LOG_RING_LINES, sizeof(*ring));
 	assert_non_null(ring);
@@ -1248,6 +1799,10 @@ int main(void)
 	        cmocka_unit_test_setup(test_log_ring_contents, setup),
 	        cmocka_unit_test_setup(test_restart_and_reboot, setup),
 	        cmocka_unit_test_setup(test_test_scan, setup),
+	        cmocka_unit_test_setup(test_scanner_devices, setup),
+	        cmocka_unit_test_setup(test_scanner_settings_apply, setup),
+	        cmocka_unit_test_setup(test_scanner_settings_refused, setup),
+	        cmocka_unit_test_setup(test_scanner_sane_saved_device, setup),
 	        cmocka_unit_test_setup(test_canary, setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
