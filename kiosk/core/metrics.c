@@ -191,45 +191,78 @@ static bool write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
-bool metrics_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* The atomic replacement without logging: 0, or the errno of the step that
+ * failed, named in *step ("create", "write", "rename"; "path" with
+ * ENAMETOOLONG or EINVAL). */
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        const char **step, char tmp[PATH_MAX])
 {
-	char tmp[PATH_MAX];
-	if (!path) {
-		log_error("metrics: no path");
-		return false;
-	}
+	*step = "path";
+	tmp[0] = '\0';
+	if (!path)
+		return EINVAL;
 	/* path.tmp: node_exporter reads *.prom only, so it never sees this one. */
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		log_error("path too long: %s", path);
-		return false;
+	int n = snprintf(tmp, PATH_MAX, "%s.tmp", path);
+	if (n < 0 || n >= PATH_MAX) {
+		tmp[0] = '\0';
+		return ENAMETOOLONG;
 	}
-	bool ok = false;
+	int rc = 0;
+	*step = "create";
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		log_error_errno("cannot create %s", tmp);
-		return false;
-	}
+	if (fd < 0)
+		return errno;
 	/* The umask must not make it wider or narrower than mode. */
+	*step = "write";
 	if (fchmod(fd, mode) != 0 || !write_all(fd, data, len)) {
-		log_error_errno("cannot write %s", tmp);
+		rc = errno ? errno : EIO;
 		goto out;
 	}
-	int rc = close(fd);
+	int closed = close(fd);
 	fd = -1;
-	if (rc != 0) {
-		log_error_errno("cannot write %s", tmp);
+	if (closed != 0) {
+		rc = errno;
 		goto out;
 	}
+	*step = "rename";
 	if (rename(tmp, path) != 0) {
-		log_error_errno("cannot rename %s to %s", tmp, path);
+		rc = errno;
 		goto out;
 	}
-	ok = true;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (!ok)
+	if (rc != 0)
 		(void)unlink(tmp);
-	return ok;
+	return rc;
+}
+
+bool metrics_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	const char *step;
+	int rc = write_atomic(path, data, len, mode, &step, tmp);
+	if (rc == 0)
+		return true;
+	errno = rc;
+	if (!path)
+		log_error("metrics: no path");
+	else if (!tmp[0])
+		log_error("path too long: %s", path);
+	else if (strcmp(step, "create") == 0)
+		log_error_errno("cannot create %s", tmp);
+	else if (strcmp(step, "rename") == 0)
+		log_error_errno("cannot rename %s to %s", tmp, path);
+	else
+		log_error_errno("cannot write %s", tmp);
+	return false;
+}
+
+int metrics_text_write_quiet(const struct metrics_text *t, const char *path)
+{
+	if (!metrics_text_ok(t))
+		return EINVAL;
+	char tmp[PATH_MAX];
+	const char *step;
+	return write_atomic(path, t->buf, t->len, METRICS_FILE_MODE, &step, tmp);
 }

@@ -4,14 +4,15 @@
  * A program builds its whole file in memory (a bounded buffer), then writes it
  * at once with metrics_text_write(): temporary file beside the target, then
  * rename, so node_exporter never reads half a file. The uploader writes its
- * queue metrics this way; the UI process writes its own file (scanner errors
- * by kind) with the same helper, e.g.
+ * queue metrics this way (kiosk/upload/status.c); the UI process writes its
+ * own file (kiosk/app/kiosk_metrics.c: scanner errors by kind) with the same
+ * helper, e.g.
  *
  *     struct metrics_text *t = metrics_text_create();
  *     metrics_text_family(t, "scankiosk_scanner_errors_total", METRICS_COUNTER,
  *                         "Scanner errors by kind since the kiosk started.");
  *     metrics_text_u64(t, "scankiosk_scanner_errors_total", "kind", "jammed", jams);
- *     metrics_text_write(t, "/var/lib/scankiosk/metrics/scankiosk-ui.prom");
+ *     metrics_text_write(t, "/var/lib/prometheus/node-exporter/scankiosk-kiosk.prom");
  *     metrics_text_destroy(t);
  *
  * Names are checked against the exposition format (metric and label names
@@ -67,6 +68,11 @@ const char *metrics_text_data(const struct metrics_text *t, size_t *len);
 /* Writes the text to path atomically, mode METRICS_FILE_MODE. Returns false
  * (logged) when the text is not ok or the write fails; path is unchanged then. */
 bool metrics_text_write(const struct metrics_text *t, const char *path);
+
+/* As metrics_text_write(), but logs nothing (for a writer that logs a run of
+ * failures once): 0, or the errno of the failed step (EINVAL: the text is
+ * not ok or path is NULL; ENAMETOOLONG: path is too long). */
+int metrics_text_write_quiet(const struct metrics_text *t, const char *path);
 
 /* True for a valid metric name; label names are the same without ':'. */
 bool metrics_name_valid(const char *name);
