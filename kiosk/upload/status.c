@@ -125,6 +125,10 @@ out:
 	return ok;
 }
 
+#ifndef SCANKIOSK_VERSION
+#define SCANKIOSK_VERSION "0"
+#endif
+
 bool status_write_metrics(const char *path, const struct status_snapshot *snap)
 {
 	const struct upload_stats *us = snap->stats;
@@ -142,7 +146,8 @@ bool status_write_metrics(const char *path, const struct status_snapshot *snap)
 		metrics_text_u64(t, "scankiosk_spool_bytes", "state",
 		                 spool_state_name((enum spool_state)s), snap->spool.bytes[s]);
 	metrics_text_family(t, "scankiosk_spool_oldest_age_seconds", METRICS_GAUGE,
-	                    "Age of the oldest submission not yet delivered (0 when none).");
+	                    "Age of the oldest submission not yet delivered (new/ and sending/; "
+	                    "0 when none).");
 	metrics_text_i64(t, "scankiosk_spool_oldest_age_seconds", NULL, NULL,
 	                 age(snap->now, snap->spool.oldest_created));
 	metrics_text_family(t, "scankiosk_uploads_total", METRICS_COUNTER,
@@ -154,16 +159,48 @@ bool status_write_metrics(const char *path, const struct status_snapshot *snap)
 	                    "Request bytes sent to the intake by all attempts since the "
 	                    "uploader started.");
 	metrics_text_u64(t, "scankiosk_upload_sent_bytes_total", NULL, NULL, us->bytes_sent);
-	metrics_text_family(t, "scankiosk_last_success_timestamp_seconds", METRICS_GAUGE,
-	                    "Unix time of the last delivered submission (0 = never).");
-	metrics_text_i64(t, "scankiosk_last_success_timestamp_seconds", NULL, NULL,
+	metrics_text_family(t, "scankiosk_upload_last_success_timestamp_seconds", METRICS_GAUGE,
+	                    "Unix time of the last delivered submission (0 = never; kept "
+	                    "across restarts).");
+	metrics_text_i64(t, "scankiosk_upload_last_success_timestamp_seconds", NULL, NULL,
 	                 us->last_success);
+	metrics_text_family(t, "scankiosk_uploader_info", METRICS_GAUGE,
+	                    "The uploader (scankiosk-uploader) and its version; always 1.");
+	metrics_text_u64(t, "scankiosk_uploader_info", "version", SCANKIOSK_VERSION, 1);
 	metrics_text_family(t, "scankiosk_uploader_start_timestamp_seconds", METRICS_GAUGE,
-	                    "Unix time the uploader started.");
+	                    "Unix time the uploader started (its counters start from 0 then).");
 	metrics_text_i64(t, "scankiosk_uploader_start_timestamp_seconds", NULL, NULL, us->started);
+	metrics_text_family(t, "scankiosk_uploader_last_update_timestamp_seconds", METRICS_GAUGE,
+	                    "Unix time the uploader wrote this file; rewritten at least every "
+	                    "60 s while it waits, and after uploads.");
+	metrics_text_i64(t, "scankiosk_uploader_last_update_timestamp_seconds", NULL, NULL,
+	                 snap->now);
 	bool ok = metrics_text_write(t, path);
 	metrics_text_destroy(t);
 	return ok;
+}
+
+int64_t status_read_metrics_last_success(const char *path)
+{
+	static const char name[] = "scankiosk_upload_last_success_timestamp_seconds ";
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int64_t result = 0;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, sizeof(name) - 1) != 0)
+			continue;
+		const char *v = line + sizeof(name) - 1;
+		char *end = NULL;
+		errno = 0;
+		long long t = strtoll(v, &end, 10);
+		if (errno == 0 && end != v && (*end == '\n' || *end == '\0') && t > 0 &&
+		    t < 1000000000000LL)
+			result = t;
+	}
+	fclose(f);
+	return result;
 }
 
 int64_t status_read_last_success(const char *path)

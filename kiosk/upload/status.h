@@ -64,4 +64,8 @@ bool status_write_metrics(const char *path, const struct status_snapshot *snap);
  * 0 when there is none (so the metric survives a restart). */
 int64_t status_read_last_success(const char *path);
 
+/* The same from a previous run's Prometheus textfile at path (when there is
+ * no status file), or 0. */
+int64_t status_read_metrics_last_success(const char *path);
+
 #endif

@@ -771,6 +771,8 @@ int uploader_run(const struct config *cfg, bool once)
 	u.stats.started = wall_now();
 	if (cfg->status_file)
 		u.stats.last_success = status_read_last_success(cfg->status_file);
+	if (!u.stats.last_success && cfg->metrics_textfile)
+		u.stats.last_success = status_read_metrics_last_success(cfg->metrics_textfile);
 	uint64_t usec = 0;
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		u.watchdog_ms = usec / 2000;

@@ -201,8 +201,8 @@ def test_retry_now(rig):
           "uploads by outcome: %r" % metrics)
     check(metrics.get("scankiosk_upload_sent_bytes_total", 0) >= st["bytes_sent"] > 0,
           "bytes sent: %r" % metrics.get("scankiosk_upload_sent_bytes_total"))
-    check(metrics.get("scankiosk_last_success_timestamp_seconds", 0) >= st["last_success"] > 0,
-          "last success: %r" % metrics)
+    check(metrics.get("scankiosk_upload_last_success_timestamp_seconds", 0)
+          >= st["last_success"] > 0, "last success: %r" % metrics)
     check(metrics.get("scankiosk_uploader_start_timestamp_seconds", 0) > 0, "start time")
     print("3 submissions held for an hour, delivered after retry-now")
 
