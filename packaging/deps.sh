@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs every package scankiosk needs to build, test and benchmark, from
-# Debian 12's archive. Idempotent: when all are present it does nothing (no
+# Debian 12's archive (prometheus for promtool and prometheus-node-exporter:
+# the fleet monitoring tests run both as their own processes, never as
+# services). Idempotent: when all are present it does nothing (no
 # network, no root needed). Usable as root in CI; otherwise it uses sudo.
 set -eu
 
@@ -42,6 +44,8 @@ fonts-noto-core
 gettext
 xvfb
 xauth
+prometheus
+prometheus-node-exporter
 "
 
 missing=""
