@@ -68,6 +68,11 @@ $harness start "$run/intake" >/dev/null
 # shellcheck disable=SC1091
 . "$run/intake/env"
 
+# The maintenance menu (a finger held 5 s in the top left corner) with a PIN
+# for this machine only: SCANKIOSK_DEMO_PIN, or 246810.
+demo_pin=${SCANKIOSK_DEMO_PIN:-246810}
+(umask 077 && printf '%s\n' "$demo_pin" | "$build/kiosk/tools/scankiosk-pin" hash >"$run/pin-hash")
+
 conf=$run/scankiosk.conf
 cat >"$conf" <<EOF
 ; Written by packaging/run-local.sh for a kiosk on this machine.
@@ -90,9 +95,16 @@ device = sim:pages=pages
 source = adf
 dpi = 150
 
+settings = $run/scanner.conf
+
+[maintenance]
+$(cat "$run/pin-hash")
+state = $run/pin-state
+
 [metrics]
 status = $run/uploader-status.json
 textfile = $run/uploader.prom
+kiosk_textfile = $run/kiosk.prom
 EOF
 chmod 600 "$conf"
 
@@ -110,13 +122,19 @@ echo "run-local.sh: starting scankiosk-uploader (log: $run/uploader.log)"
 "$build/kiosk/upload/scankiosk-uploader" --config "$conf" >"$run/uploader.log" 2>&1 &
 uploader_pid=$!
 
-echo "run-local.sh: starting scankiosk (close its window to stop everything)"
+echo "run-local.sh: starting scankiosk (close its window to stop everything;"
+echo "  maintenance menu: hold the top left corner 5 s, PIN $demo_pin)"
 status=0
 # The catalogs as the build made them (an installed kiosk finds them under
 # its prefix).
 SCANKIOSK_LOCALEDIR=$top/$build/assets/po
-case $build in /*) SCANKIOSK_LOCALEDIR=$build/assets/po ;; esac
-export SCANKIOSK_LOCALEDIR
+SCANKIOSK_MAINT_LOCALEDIR=$top/$build/assets/po-maintenance
+case $build in /*)
+    SCANKIOSK_LOCALEDIR=$build/assets/po
+    SCANKIOSK_MAINT_LOCALEDIR=$build/assets/po-maintenance
+    ;;
+esac
+export SCANKIOSK_LOCALEDIR SCANKIOSK_MAINT_LOCALEDIR
 kiosk=$top/$build/kiosk/ui/scankiosk
 case $build in /*) kiosk=$build/kiosk/ui/scankiosk ;; esac
 # A script named relative to where this command was started.
