@@ -9,13 +9,15 @@
 /* glibc's catalog generation counter; bumping it invalidates cached lookups. */
 extern int _nl_msg_cat_cntr;
 
-bool i18n_init(const char *localedir)
+bool i18n_init(const char *localedir, const char *maint_localedir)
 {
 	bool ok = setlocale(LC_ALL, "C.UTF-8") != NULL;
 	if (!ok)
 		log_warning("locale C.UTF-8 unavailable: the UI shows English only");
 	bindtextdomain(I18N_DOMAIN, localedir);
 	bind_textdomain_codeset(I18N_DOMAIN, "UTF-8");
+	bindtextdomain(I18N_MAINT_DOMAIN, maint_localedir ? maint_localedir : localedir);
+	bind_textdomain_codeset(I18N_MAINT_DOMAIN, "UTF-8");
 	textdomain(I18N_DOMAIN);
 	i18n_set("de");
 	return ok;

@@ -1,7 +1,8 @@
 /*
  * i18n.h - gettext with switching the language at run time.
  *
- * Strings are marked _("...") (textdomain "scankiosk"); the msgids are English
+ * Strings are marked _("...") (textdomain "scankiosk"; the maintenance screens
+ * M_("...") in "scankiosk-maintenance"); the msgids are English
  * and German is the default language. A language without a catalog (or with an
  * untranslated string) shows the English msgid, never an empty label.
  *
@@ -17,13 +18,22 @@
 #include <stdbool.h>
 
 #define I18N_DOMAIN "scankiosk"
+/* The technicians' screens have a catalog of their own (de, en): customers'
+ * translators are not asked to translate a service menu. */
+#define I18N_MAINT_DOMAIN "scankiosk-maintenance"
 
 #define _(s)  gettext(s)
 #define N_(s) (s)
+/* A string of the maintenance screens. */
+#define M_(s)        dgettext(I18N_MAINT_DOMAIN, s)
+#define MN_(s, p, n) dngettext(I18N_MAINT_DOMAIN, s, p, n)
+#define M_NOOP(s)    (s) /* marked for the maintenance catalog, translated later */
 
-/* Selects the C.UTF-8 locale and binds the domain to localedir. Returns false
- * when the locale cannot be selected (translations would be ignored). */
-bool i18n_init(const char *localedir);
+/* Selects the C.UTF-8 locale and binds the domains to localedir (the
+ * maintenance catalog to maint_localedir when not NULL: the build tree keeps
+ * it in a folder of its own). Returns false when the locale cannot be
+ * selected (translations would be ignored). */
+bool i18n_init(const char *localedir, const char *maint_localedir);
 /* Switches to the catalog of a language code ("de", "ar", ...). */
 void i18n_set(const char *code);
 

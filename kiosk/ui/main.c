@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "scanner_settings.h"
 #include "secmem.h"
 #include "ui.h"
 
@@ -96,6 +97,9 @@ int main(int argc, char **argv)
 		goto end;
 	}
 	log_set_level(cfg.log_level);
+	/* The technicians' scanner choice ([scanner] settings) over the file's;
+	 * before anything borrows cfg's strings. Never fatal (logged). */
+	(void)scanner_settings_apply(&cfg, NULL);
 	ui_started = true;
 	if (ui_init(&ui, &cfg, &uopts) != 0)
 		goto end;

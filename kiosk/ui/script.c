@@ -9,6 +9,7 @@
 #include "flow.h"
 #include "idle.h"
 #include "layout.h"
+#include "maintenance.h"
 #include "session.h"
 #include "shot.h"
 #include "ui.h"
@@ -40,6 +41,9 @@ enum command {
 	CMD_CHECK_LAYOUT,
 	CMD_PRINT_WIDGET,
 	CMD_WAIT_BUSY,
+	CMD_HOLD_MM,
+	CMD_TEXTS,
+	CMD_WAIT_TEXT,
 };
 
 struct step {
@@ -61,6 +65,7 @@ struct script {
 	size_t cap;
 	size_t next;
 	uint64_t wait_until; /* wait-screen: deadline, SDL ticks; 0 not waiting */
+	int hold_phase;      /* hold-mm: 0 not begun, 1 finger down, 2 time passed */
 };
 
 static void fail_line(int line, const char *what, const char *detail)
@@ -108,6 +113,31 @@ static bool parse(struct step *st, int line, char *text)
 		st->secs = strtod(s2 + 1, &end);
 		if (errno || *end || st->secs <= 0 || st->secs > 3600)
 			return false;
+	} else if (strcmp(text, "hold-mm") == 0 && rest) {
+		st->cmd = CMD_HOLD_MM;
+		errno = 0;
+		st->x = strtod(rest, &end);
+		st->y = strtod(end, &end);
+		st->secs = strtod(end, &end);
+		if (errno || *end || st->x < 0 || st->y < 0 || st->secs < 0 || st->secs > 3600)
+			return false;
+		rest = NULL;
+	} else if (strcmp(text, "wait-text") == 0 && rest) {
+		/* ID SECONDS TEXT */
+		st->cmd = CMD_WAIT_TEXT;
+		char *s2 = strchr(rest, ' ');
+		if (!s2)
+			return false;
+		*s2++ = '\0';
+		errno = 0;
+		st->secs = strtod(s2, &end);
+		if (errno || end == s2 || *end != ' ' || st->secs <= 0 || st->secs > 3600)
+			return false;
+		st->arg2 = strdup(end + 1);
+		if (!st->arg2 || !*st->arg2)
+			return false;
+	} else if (strcmp(text, "texts") == 0 && rest && *rest) {
+		st->cmd = CMD_TEXTS;
 	} else if (strcmp(text, "idle") == 0 && rest) {
 		st->cmd = CMD_IDLE;
 		errno = 0;
@@ -351,8 +381,8 @@ static void mask(struct ui *ui, const char *ids)
 	}
 }
 
-/* A finger down and up at pixel (x, y), as the touch panel would send. */
-static void push_tap(struct ui *ui, int x, int y)
+/* One finger event at pixel (x, y). */
+static void push_finger(struct ui *ui, Uint32 type, int x, int y)
 {
 	SDL_Event e;
 	SDL_zero(e);
@@ -361,10 +391,15 @@ static void push_tap(struct ui *ui, int x, int y)
 	e.tfinger.x = (float)x / (float)ui->w;
 	e.tfinger.y = (float)y / (float)ui->h;
 	e.tfinger.timestamp = SDL_GetTicks();
-	e.type = SDL_FINGERDOWN;
+	e.type = type;
 	SDL_PushEvent(&e);
-	e.type = SDL_FINGERUP;
-	SDL_PushEvent(&e);
+}
+
+/* A finger down and up at pixel (x, y), as the touch panel would send. */
+static void push_tap(struct ui *ui, int x, int y)
+{
+	push_finger(ui, SDL_FINGERDOWN, x, y);
+	push_finger(ui, SDL_FINGERUP, x, y);
 }
 
 static void push_text(const char *text)
@@ -414,7 +449,7 @@ enum script_status script_step(struct script *s, struct ui *ui)
 	if (s->next == s->count)
 		return SCRIPT_DONE;
 	struct step *st = &s->steps[s->next];
-	const char *screen = flow_screen_name(ui->screen);
+	const char *screen = ui_screen_name(ui);
 	switch (st->cmd) {
 	case CMD_TAP_IF: {
 		/* The monkey's guided steps: a tap when the widget is there and enabled. */
@@ -565,7 +600,47 @@ enum script_status script_step(struct script *s, struct ui *ui)
 		break;
 	}
 	case CMD_IDLE:
+		/* Every inactivity clock: the customer's and the menu's. */
 		idle_advance(&ui->idle, (uint32_t)st->secs);
+		if (ui->maint)
+			maintenance_advance(ui->maint, (uint32_t)st->secs);
+		break;
+	case CMD_HOLD_MM: {
+		/* A finger held: down, the press clock moved on by SECS (the loop
+		 * sees it held that long, as with a real finger), then up. */
+		int x = ui_mm(ui, st->x), y = ui_mm(ui, st->y);
+		if (s->hold_phase == 0) {
+			push_finger(ui, SDL_FINGERDOWN, x, y);
+			s->hold_phase = 1;
+			return SCRIPT_RUNNING;
+		}
+		if (s->hold_phase == 1) {
+			ui->clock_offset_ms += (uint64_t)(st->secs * 1000);
+			s->hold_phase = 2;
+			ui_dirty(ui);
+			return SCRIPT_RUNNING;
+		}
+		push_finger(ui, SDL_FINGERUP, x, y);
+		s->hold_phase = 0;
+		break;
+	}
+	case CMD_WAIT_TEXT: {
+		/* A label or button that shows exactly TEXT (compared by hash). */
+		const struct ui_widget *w = ui_widget_find(ui, st->arg);
+		enum script_status ws = wait_for(s, st, w && w->text_hash == ui_text_hash(st->arg2),
+		                                 "does not show the expected text", screen);
+		if (ws != SCRIPT_DONE)
+			return ws;
+		break;
+	}
+	case CMD_TEXTS:
+		/* The next frame's texts into the file (ui.c draw()). */
+		free(ui->text_dump_path);
+		ui->text_dump_path = strdup(st->arg);
+		if (!ui->text_dump_path) {
+			fprintf(stderr, "script:%d: out of memory\n", st->line);
+			return SCRIPT_FAILED;
+		}
 		break;
 	case CMD_CHECK_LAYOUT: {
 		/* SCANKIOSK_LAYOUT_KEEP_GOING=1: report and go on (to see every

@@ -15,6 +15,11 @@
  *   check-layout            fail unless the frame on screen passes layout_check()
  *                           (nothing overlaps or is clipped; layout.h)
  *   print-widget ID         print where widget ID is (pixels) on stderr
+ *   hold-mm X Y SECONDS     a finger held at X, Y mm for SECONDS (the press
+ *                           clock moves on; the technicians' entry)
+ *   wait-text ID SECS TEXT  wait until label or button ID shows exactly TEXT
+ *   texts FILE              write the next frame's texts to FILE, a line each
+ *                           (typed text only as "(typed text)")
  *
  * Taps and typing are pushed as SDL events (finger down/up at the widget's
  * centre, text input), so they take the same path as a real touch or key. A

@@ -2,14 +2,18 @@
 #include "ui.h"
 
 #include <SDL_ttf.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "case_rules.h"
 #include "config.h"
 #include "frame_stats.h"
+#include "kiosk_metrics.h"
 #include "log.h"
+#include "maintenance.h"
 #include "page_view.h"
 #include "scan_service.h"
 #include "script.h"
@@ -20,6 +24,9 @@
 
 #ifndef SCANKIOSK_FONT_DIR
 #define SCANKIOSK_FONT_DIR "/usr/share/fonts/truetype/noto"
+#endif
+#ifndef SCANKIOSK_VERSION
+#define SCANKIOSK_VERSION "0"
 #endif
 #ifndef SCANKIOSK_LOCALEDIR
 #define SCANKIOSK_LOCALEDIR "/usr/share/locale"
@@ -36,9 +43,35 @@ static const struct ui_screen_impl *const screens[FLOW_SCREEN_LAST] = {
         [FLOW_RECEIPT] = &ui_screen_receipt,   [FLOW_TIMEOUT_WARNING] = &ui_screen_timeout_warning,
 };
 
+static const struct ui_screen_impl *const maint_screens[UI_MAINT_LAST] = {
+        [UI_MAINT_PIN] = &ui_screen_maint_pin,         [UI_MAINT_STATUS] = &ui_screen_maint_status,
+        [UI_MAINT_SCANNER] = &ui_screen_maint_scanner, [UI_MAINT_QUEUE] = &ui_screen_maint_queue,
+        [UI_MAINT_NETWORK] = &ui_screen_maint_network, [UI_MAINT_LOG] = &ui_screen_maint_log,
+        [UI_MAINT_POWER] = &ui_screen_maint_power,
+};
+
 static const struct ui_screen_impl *current(const struct ui *ui)
 {
+	if (ui->maint_screen != UI_MAINT_NONE && ui->maint_screen < UI_MAINT_LAST)
+		return maint_screens[ui->maint_screen];
 	return screens[ui->screen];
+}
+
+const char *ui_maint_screen_name(enum ui_maint_screen screen)
+{
+	if (screen == UI_MAINT_NONE || screen >= UI_MAINT_LAST)
+		return "";
+	return maint_screens[screen]->name;
+}
+
+const char *ui_screen_name(const struct ui *ui)
+{
+	return current(ui)->name;
+}
+
+uint64_t ui_now_ms(const struct ui *ui)
+{
+	return SDL_GetTicks64() + ui->clock_offset_ms;
 }
 
 /* ---- geometry ---- */
@@ -87,6 +120,15 @@ void ui_transition(struct ui *ui, enum flow_screen to)
 		            flow_screen_name(to));
 		return;
 	}
+	if (ui->maint_screen != UI_MAINT_NONE) {
+		/* Behind the technicians' screens (the wipe before the menu
+		 * opens): the customer's screen was left when they covered it and
+		 * is entered when they go. */
+		ui->screen = to;
+		log_info("screen %s -> %s (behind %s)", flow_screen_name(from),
+		         flow_screen_name(to), ui_maint_screen_name(ui->maint_screen));
+		return;
+	}
 	if (current(ui)->leave)
 		current(ui)->leave(ui);
 	ui->screen = to;
@@ -94,6 +136,35 @@ void ui_transition(struct ui *ui, enum flow_screen to)
 	ui->tick_at_ms = 0;
 	ui->animating = false;
 	log_info("screen %s -> %s", flow_screen_name(from), flow_screen_name(to));
+	if (current(ui)->enter)
+		current(ui)->enter(ui);
+	ui_dirty(ui);
+}
+
+void ui_maint_go(struct ui *ui, enum ui_maint_screen to)
+{
+	if (to >= UI_MAINT_LAST || to == ui->maint_screen)
+		return;
+	const char *from = ui_screen_name(ui);
+	if (current(ui)->leave)
+		current(ui)->leave(ui);
+	if ((ui->maint_screen == UI_MAINT_NONE) != (to == UI_MAINT_NONE)) {
+		/* The technicians' screens keep the default sizes (high contrast
+		 * stays when configured): the large-text look is for customers, and
+		 * the menu's facts and tables would not fit it. */
+		ui->theme = ui_theme_get(
+		        to == UI_MAINT_NONE ? ui_theme_choose(ui->cfg->kiosk.high_contrast,
+		                                              ui->cfg->kiosk.large_text)
+		                            : ui_theme_choose(ui->cfg->kiosk.high_contrast, false));
+		update_metrics(ui);
+		text_cache_clear(ui->text);
+	}
+	ui->maint_screen = to;
+	ui->pressed = -1;
+	ui->corner_down_ms = 0;
+	ui->tick_at_ms = 0;
+	ui->animating = false;
+	log_info("screen %s -> %s", from, ui_screen_name(ui));
 	if (current(ui)->enter)
 		current(ui)->enter(ui);
 	ui_dirty(ui);
@@ -241,6 +312,21 @@ static void record_text(struct ui *ui, const char *utf8, const struct text_style
 	rec->what[n] = '\0';
 }
 
+/* Script mode (`texts FILE`): every text of the frame, a line each; typed
+ * text only as "(typed text)". */
+static void dump_text(struct ui *ui, const char *utf8, bool private)
+{
+	if (!ui->text_dump)
+		return;
+	if (private) {
+		fputs("(typed text)\n", ui->text_dump);
+		return;
+	}
+	for (const char *p = utf8; *p; p++)
+		fputc(*p == '\n' ? ' ' : *p, ui->text_dump);
+	fputc('\n', ui->text_dump);
+}
+
 static void add_ink(SDL_Rect *ink, SDL_Rect dst, const struct text_line *line)
 {
 	if (line->ink.w == 0)
@@ -309,6 +395,7 @@ static int draw_styled(struct ui *ui, const char *utf8, const struct text_style 
 	}
 	secmem_free(buf, cap);
 	record_text(ui, utf8, st, r, ink, private);
+	dump_text(ui, utf8, private);
 	return n * lh;
 }
 
@@ -551,6 +638,7 @@ static void key_label(struct ui *ui, const char *label, SDL_Rect r, SDL_Color fg
 	SDL_Rect ink = {0, 0, 0, 0};
 	add_ink(&ink, dst, &line);
 	record_text(ui, label, &st, inner, ink, false);
+	dump_text(ui, label, false);
 }
 
 const struct ui_widget *ui_key(struct ui *ui, const char *id, SDL_Rect r, const char *label,
@@ -609,6 +697,7 @@ static int draw_value(struct ui *ui, const char *value, SDL_Rect vr)
 	if (!SDL_IntersectRect(&ink, &vr, &shown))
 		shown = (SDL_Rect){0, 0, 0, 0};
 	record_text(ui, NULL, &st, vr, shown, true);
+	dump_text(ui, NULL, true);
 	int caret = ui->rtl ? x - 3 : x + line.w + 2;
 	text_line_release(&line);
 	return SDL_clamp(caret, vr.x, vr.x + vr.w - 2);
@@ -793,6 +882,10 @@ static int widget_at(const struct ui *ui, int x, int y)
 {
 	SDL_Point p = {x, y};
 	for (size_t i = ui->widget_count; i-- > 0;) {
+		/* Labels are names for scripts, not touch targets: a finger goes
+		 * through them to what lies under. */
+		if (ui->widgets[i].kind == UI_WIDGET_LABEL)
+			continue;
 		if (SDL_PointInRect(&p, &ui->widgets[i].rect))
 			return (int)i;
 	}
@@ -814,9 +907,34 @@ static bool in_corner(const struct ui *ui, int x, int y)
 static void press(struct ui *ui, int x, int y)
 {
 	idle_touch(&ui->idle);
+	if (ui->maint && maintenance_active(ui->maint))
+		maintenance_touch(ui->maint);
 	ui->pressed = widget_at(ui, x, y);
-	ui->corner_down_ms = in_corner(ui, x, y) ? SDL_GetTicks64() : 0;
+	/* The hidden entry is on the customer's screens only. */
+	ui->corner_down_ms = ui->maint_screen == UI_MAINT_NONE && in_corner(ui, x, y)
+	                             ? SDL_max(ui_now_ms(ui), 1)
+	                             : 0;
 	ui_dirty(ui);
+}
+
+/* The technicians' entry (README.md): a finger held CORNER_HOLD_MS in the
+ * top start corner opens the PIN pad while it is still down; the press is
+ * not a tap. Without a configured PIN the model refuses (and logs it once). */
+static void check_corner(struct ui *ui)
+{
+	if (!ui->corner_down_ms || ui_now_ms(ui) - ui->corner_down_ms < CORNER_HOLD_MS)
+		return;
+	ui->corner_down_ms = 0;
+	ui->pressed = -1;
+	ui_dirty(ui);
+	if (!ui->maint || !maintenance_open_request(ui->maint))
+		return;
+	/* The pad speaks German; a wrong PIN or none gives the customer's
+	 * language back. */
+	ui->maint_lang = ui->lang;
+	if (ui->lang != LANGUAGE_DE)
+		ui_set_language(ui, LANGUAGE_DE);
+	ui_maint_go(ui, UI_MAINT_PIN);
 }
 
 static void release(struct ui *ui, int x, int y)
@@ -824,13 +942,9 @@ static void release(struct ui *ui, int x, int y)
 	int was = ui->pressed;
 	ui->pressed = -1;
 	ui_dirty(ui);
-	if (ui->corner_down_ms && in_corner(ui, x, y) &&
-	    SDL_GetTicks64() - ui->corner_down_ms >= CORNER_HOLD_MS) {
-		/* Reserved for the maintenance menu (kiosk/ui/README.md). */
-		ui->corner_down_ms = 0;
-		log_info("technician entry: no maintenance menu in this build");
-		return;
-	}
+	/* Held long enough: the pad opened and the press is no tap (pressed
+	 * was cleared); a short press in the corner is an ordinary tap. */
+	check_corner(ui);
 	ui->corner_down_ms = 0;
 	if (was < 0 || (size_t)was >= ui->widget_count)
 		return;
@@ -873,6 +987,21 @@ static void pump_scan(struct ui *ui)
 {
 	struct scan_service_event ev;
 	while (scan_service_poll(ui->scan, &ev)) {
+		kiosk_metrics_scan_event(ui->metrics, &ev);
+		if (ev.kind == SCAN_SERVICE_EVENT_FINISHED && ui->scan_job &&
+		    ev.job == ui->scan_job && ui->scan_discard) {
+			/* The wiped session's job is over: its hold ends whoever
+			 * takes the event (the maintenance menu after a wipe). */
+			log_info("scan job %u finished: %u pages, %s", ev.job, ev.pages_done,
+			         scan_problem_name(ev.problem));
+			ui->scan_job = 0;
+			ui->scan_discard = false;
+			idle_release(&ui->idle);
+		}
+		/* After a right PIN every event is the menu's (its test scan; a
+		 * late page of the customer's is zeroed there). */
+		if (ui->maint && maintenance_scan_event(ui->maint, &ev))
+			continue;
 		bool ours = ui->scan_job && ev.job == ui->scan_job && !ui->scan_discard;
 		switch (ev.kind) {
 		case SCAN_SERVICE_EVENT_PAGE_STARTED:
@@ -1030,8 +1159,54 @@ void ui_end_session(struct ui *ui, const char *why)
 	wipe(ui, why);
 }
 
+/* ---- the technicians' menu ---- */
+
+/* What the maintenance model reported (maintenance_poll()). The right PIN
+ * leads through the wipe: the customer's session goes before the menu opens. */
+static void handle_maintenance(struct ui *ui, unsigned changes)
+{
+	struct maintenance *m = ui->maint;
+	if (maintenance_state(m) == MAINTENANCE_WIPE) {
+		wipe(ui, "maintenance");
+		if (!maintenance_confirm_wipe(m, ui->session))
+			maintenance_close(m);
+	}
+	if (maintenance_exit_status(m) >= 0) {
+		/* "Restart the kiosk": the unit starts it again. */
+		ui->exit_code = maintenance_exit_status(m);
+		ui->quit = true;
+	}
+	enum maintenance_state st = maintenance_state(m);
+	if (st == MAINTENANCE_OPEN && ui->maint_screen <= UI_MAINT_PIN) {
+		ui_maint_go(ui, UI_MAINT_STATUS);
+	} else if (st == MAINTENANCE_CLOSED && ui->maint_screen != UI_MAINT_NONE) {
+		/* Closed (button, idle, restart), or the pad left unused. The
+		 * test page's thumbnail texture goes with the menu. */
+		bool was_menu = ui->maint_screen != UI_MAINT_PIN;
+		ui_thumbs_clear(ui);
+		ui_maint_go(ui, UI_MAINT_NONE);
+		idle_extend(&ui->idle);
+		ui_set_language(ui, was_menu ? LANGUAGE_DE : ui->maint_lang);
+	}
+	if (changes)
+		ui_dirty(ui);
+}
+
+static void poll_maintenance(struct ui *ui)
+{
+	if (!ui->maint)
+		return;
+	unsigned changes = maintenance_poll(ui->maint);
+	if (changes || maintenance_state(ui->maint) == MAINTENANCE_WIPE ||
+	    (maintenance_state(ui->maint) == MAINTENANCE_CLOSED) !=
+	            (ui->maint_screen == UI_MAINT_NONE))
+		handle_maintenance(ui, changes);
+}
+
 static void check_idle(struct ui *ui)
 {
+	if (ui->maint_screen != UI_MAINT_NONE)
+		return; /* the menu closes by its own timer; the customer's starts anew after */
 	uint32_t countdown = 0;
 	enum idle_state st = idle_state(&ui->idle, &countdown);
 	if (st == IDLE_ACTIVE)
@@ -1060,7 +1235,24 @@ static void draw(struct ui *ui)
 {
 	frame_stats_begin(ui->frame_stats);
 	ui_clear(ui);
+	if (ui->text_dump_path) {
+		/* `texts FILE`: this frame's texts; what a customer typed never. */
+		int fd = open(ui->text_dump_path,
+		              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		ui->text_dump = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (fd >= 0 && !ui->text_dump)
+			close(fd);
+		if (!ui->text_dump)
+			log_error_errno("texts %s", ui->text_dump_path);
+	}
 	current(ui)->draw(ui);
+	if (ui->text_dump_path) {
+		if (ui->text_dump)
+			fclose(ui->text_dump);
+		ui->text_dump = NULL;
+		free(ui->text_dump_path);
+		ui->text_dump_path = NULL;
+	}
 	SDL_RenderPresent(ui->renderer);
 	frame_stats_end(ui->frame_stats);
 	ui->frames++;
@@ -1078,6 +1270,17 @@ static int wait_ms(struct ui *ui)
 	if (ui->tick_at_ms) {
 		uint64_t now = SDL_GetTicks64();
 		int64_t t = ui->tick_at_ms > now ? (int64_t)(ui->tick_at_ms - now) : 0;
+		if (t < ms)
+			ms = t;
+	}
+	if (ui->maint) {
+		int64_t close = maintenance_ms_to_close(ui->maint);
+		if (close >= 0 && close < ms)
+			ms = close;
+	}
+	if (ui->corner_down_ms) {
+		uint64_t due = ui->corner_down_ms + CORNER_HOLD_MS, now = ui_now_ms(ui);
+		int64_t t = due > now ? (int64_t)(due - now) : 0;
 		if (t < ms)
 			ms = t;
 	}
@@ -1103,6 +1306,8 @@ int ui_run(struct ui *ui)
 			struct ui_event ev = {.kind = UI_EVENT_TICK};
 			dispatch(ui, &ev);
 		}
+		check_corner(ui);
+		poll_maintenance(ui);
 		check_idle(ui);
 		if (ui->dirty || ui->animating)
 			draw(ui);
@@ -1125,6 +1330,26 @@ static uint64_t script_clock(void *userdata)
 {
 	(void)userdata;
 	return 0;
+}
+
+/* The technicians' menu. Customers come first: when it cannot start (its
+ * state directory unusable) the kiosk runs without it, logged. In script
+ * mode its clock stands still like the inactivity timer's (`idle` moves
+ * both). */
+static void start_maintenance(struct ui *ui, const struct config *cfg, bool scripted)
+{
+	static const struct maintenance_hooks script_hooks = {.now_ms = script_clock};
+	struct maintenance_config mc;
+	maintenance_config_init(&mc);
+	maintenance_config_apply(&mc, cfg);
+	mc.version = SCANKIOSK_VERSION;
+	mc.scanner = ui->scan;
+	if (scripted)
+		mc.hooks = &script_hooks;
+	char err[MAINTENANCE_ERROR_MAX];
+	ui->maint = maintenance_create(&mc, handle_notify, ui, err);
+	if (!ui->maint)
+		log_error("maintenance menu unavailable: %s", err);
 }
 
 static int start_model(struct ui *ui, const struct config *cfg, bool scripted)
@@ -1158,13 +1383,7 @@ static int start_model(struct ui *ui, const struct config *cfg, bool scripted)
 
 	struct scan_service_config sc;
 	scan_service_config_init(&sc);
-	sc.device = cfg->scanner.device;
-	sc.options.source = cfg->scanner.source == CONFIG_SCAN_SOURCE_ADF ? SCANNER_SOURCE_FEEDER
-	                                                                  : SCANNER_SOURCE_FLATBED;
-	sc.options.dpi = cfg->scanner.dpi;
-	sc.options.color = cfg->scanner.mode == CONFIG_SCAN_MODE_COLOR  ? SCAN_COLOR_KEEP
-	                   : cfg->scanner.mode == CONFIG_SCAN_MODE_GRAY ? SCAN_COLOR_GRAY
-	                                                                : SCAN_COLOR_AUTO;
+	scan_service_config_apply(&sc, cfg);
 	ui->scan = scan_service_create(&sc, handle_notify, ui);
 	if (!ui->scan) {
 		log_error("the scan service cannot start");
@@ -1178,6 +1397,12 @@ static int start_model(struct ui *ui, const struct config *cfg, bool scripted)
 		log_error("the spool gauge cannot start");
 		return -1;
 	}
+	start_maintenance(ui, cfg, scripted);
+	/* Fleet monitoring: counts and states only; the kiosk runs without. */
+	char merr[KIOSK_METRICS_ERROR_MAX];
+	ui->metrics = kiosk_metrics_create(cfg->kiosk_textfile, SCANKIOSK_VERSION, merr);
+	if (!ui->metrics && merr[0])
+		log_error("kiosk metrics: %s", merr);
 	return 0;
 }
 
@@ -1236,7 +1461,7 @@ int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *op
 	if (!ui->text)
 		return -1;
 	const char *localedir = getenv("SCANKIOSK_LOCALEDIR");
-	i18n_init(localedir ? localedir : SCANKIOSK_LOCALEDIR);
+	i18n_init(localedir ? localedir : SCANKIOSK_LOCALEDIR, getenv("SCANKIOSK_MAINT_LOCALEDIR"));
 	update_metrics(ui);
 	log_info("panel %dx%d px, %.0f dpi, %.0fx%.0f mm, theme %s", ui->w, ui->h, ui->dpi,
 	         ui->w_mm, ui->h_mm, ui->theme->name);
@@ -1262,16 +1487,20 @@ void ui_finish(struct ui *ui)
 {
 	/* Reverse order of ui_init. The scan service goes first: its thread
 	 * posts SDL events. */
+	/* The menu's workers borrow the scan service: they go first. */
+	maintenance_destroy(ui->maint);
 	if (ui->scan)
 		scan_service_abort(ui->scan);
 	scan_service_destroy(ui->scan);
 	spool_gauge_destroy(ui->gauge);
+	kiosk_metrics_destroy(ui->metrics);
 	page_view_destroy(ui->page_view);
 	session_destroy(ui->session);
 	spool_destroy(ui->spool);
 	case_rules_destroy(ui->rules);
 	secmem_zero(ui->public_key, sizeof(ui->public_key));
 	script_destroy(ui->script);
+	free(ui->text_dump_path);
 	ui_thumbs_clear(ui);
 	text_destroy(ui->text);
 	if (ui->renderer)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "container.h"
 #include "flow.h"
@@ -33,6 +34,8 @@
 struct case_rules;
 struct config;
 struct frame_stats;
+struct kiosk_metrics;
+struct maintenance;
 struct page_view;
 struct scan_service;
 struct script;
@@ -79,6 +82,20 @@ struct ui_event {
 
 struct ui;
 
+/* The technicians' screens (maintenance menu), shown instead of the
+ * customer's while the maintenance model is not CLOSED (maint.h). */
+enum ui_maint_screen {
+	UI_MAINT_NONE,    /* the customer's screens */
+	UI_MAINT_PIN,     /* "maint-pin": the PIN pad (also while a PIN is checked) */
+	UI_MAINT_STATUS,  /* "maint-status": scanner, queue, uploads, disk, version */
+	UI_MAINT_SCANNER, /* "maint-scanner": devices, defaults, test scan */
+	UI_MAINT_QUEUE,   /* "maint-queue": retry now, failed and quarantined items */
+	UI_MAINT_NETWORK, /* "maint-network": the step-by-step network test */
+	UI_MAINT_LOG,     /* "maint-log": the last log lines of both programs */
+	UI_MAINT_POWER,   /* "maint-power": restart the kiosk or the uploader, reboot */
+	UI_MAINT_LAST
+};
+
 /* A screen: a small const vtable, one per file in screens/. */
 struct ui_screen_impl {
 	const char *name;
@@ -117,7 +134,9 @@ struct ui {
 	struct session *session;
 	struct scan_service *scan;
 	struct spool *spool;
-	struct spool_gauge *gauge; /* "can the spool take it?" without waiting on the disk */
+	struct spool_gauge *gauge;     /* "can the spool take it?" without waiting on the disk */
+	struct maintenance *maint;     /* the technicians' menu; NULL when it could not start */
+	struct kiosk_metrics *metrics; /* [metrics] kiosk_textfile; NULL: none */
 	uint8_t public_key[CONTAINER_KEY_BYTES];
 	struct idle_timer idle;
 	struct flow flow;
@@ -154,6 +173,10 @@ struct ui {
 	double w_mm, h_mm; /* the same in millimetres */
 
 	enum flow_screen screen;
+	/* A technicians' screen covers the customer's while not UI_MAINT_NONE;
+	 * the language the PIN pad replaced, given back when it closes unused. */
+	enum ui_maint_screen maint_screen;
+	enum language maint_lang;
 
 	struct ui_widget widgets[UI_WIDGETS_MAX];
 	size_t widget_count;
@@ -174,8 +197,15 @@ struct ui {
 
 	uint32_t wake_event; /* SDL user event type of ui_post_wakeup() */
 
-	/* Hidden technician entry (README.md): a long press in the top corner. */
+	/* Hidden technician entry (README.md): a press held in the top corner;
+	 * times on ui_now_ms(). */
 	uint64_t corner_down_ms;
+	/* Script mode: added to the press clock by `hold-mm` (a held finger
+	 * without waiting for it). */
+	uint64_t clock_offset_ms;
+	/* Script mode (`texts FILE`): the next frame's texts go to this file. */
+	char *text_dump_path;
+	FILE *text_dump;
 
 	/* The review screen's large page, decoded off the UI thread. */
 	struct page_view *page_view;
@@ -193,8 +223,19 @@ void ui_finish(struct ui *ui);
 /* The app loop. Returns the process exit code. */
 int ui_run(struct ui *ui);
 
-/* THE one screen transition: leaves the old screen, logs "old -> new", enters. */
+/* THE one screen transition: leaves the old screen, logs "old -> new", enters.
+ * While a technicians' screen shows, the customer's screen changes behind it
+ * (logged; entered when the menu closes). */
 void ui_transition(struct ui *ui, enum flow_screen to);
+/* The same for the technicians' screens: UI_MAINT_NONE gives the customer's
+ * screen back. Logs "screen old -> new" like ui_transition(). */
+void ui_maint_go(struct ui *ui, enum ui_maint_screen to);
+/* The name of the screen on show ("welcome" ... "maint-pin" ...): what
+ * scripts wait for and expect. */
+const char *ui_screen_name(const struct ui *ui);
+const char *ui_maint_screen_name(enum ui_maint_screen screen);
+/* The UI's clock for presses (SDL ticks, plus what scripts added), ms. */
+uint64_t ui_now_ms(const struct ui *ui);
 
 /* Asks for a redraw. */
 void ui_dirty(struct ui *ui);
@@ -326,5 +367,12 @@ extern const struct ui_screen_impl ui_screen_review;
 extern const struct ui_screen_impl ui_screen_confirm;
 extern const struct ui_screen_impl ui_screen_receipt;
 extern const struct ui_screen_impl ui_screen_timeout_warning;
+extern const struct ui_screen_impl ui_screen_maint_pin;
+extern const struct ui_screen_impl ui_screen_maint_status;
+extern const struct ui_screen_impl ui_screen_maint_scanner;
+extern const struct ui_screen_impl ui_screen_maint_queue;
+extern const struct ui_screen_impl ui_screen_maint_network;
+extern const struct ui_screen_impl ui_screen_maint_log;
+extern const struct ui_screen_impl ui_screen_maint_power;
 
 #endif

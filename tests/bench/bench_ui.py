@@ -93,7 +93,8 @@ def main():
     work = os.path.join(build, "bench-ui")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.join(work, "keys"), mode=0o700)
-    env = dict(os.environ, **ENV, SCANKIOSK_LOCALEDIR=os.path.join(build, "assets", "po"))
+    env = dict(os.environ, **ENV, SCANKIOSK_LOCALEDIR=os.path.join(build, "assets", "po"),
+               SCANKIOSK_MAINT_LOCALEDIR=os.path.join(build, "assets", "po-maintenance"))
 
     # The pages through links named relative to the kiosk's working folder: a
     # config line holds at most 198 characters.

@@ -26,7 +26,7 @@ int main(void)
 		fprintf(stderr, "SCANKIOSK_LOCALEDIR not set\n");
 		return 1;
 	}
-	if (!i18n_init(dir)) {
+	if (!i18n_init(dir, NULL)) {
 		fprintf(stderr, "FAIL: C.UTF-8 locale unavailable\n");
 		return 1;
 	}

@@ -42,9 +42,10 @@ def sanitized():
     return opts.get("b_sanitize", "none") not in ("none", "", [])
 
 
-def po_text(lang, msgid):
-    """The translation of msgid in assets/po/LANG.po (msgid itself when empty)."""
-    path = os.path.join(SOURCE, "assets", "po", f"{lang}.po")
+def po_text(lang, msgid, folder="po"):
+    """The translation of msgid in assets/FOLDER/LANG.po (msgid itself when
+    empty); folder "po-maintenance" for the technicians' screens."""
+    path = os.path.join(SOURCE, "assets", folder, f"{lang}.po")
     entries, key, cur = {}, None, None
     def unq(s):
         return bytes(s.strip()[1:-1], "utf-8").decode("unicode_escape").encode(

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kiosk_metrics.h"
 #include "log.h"
 #include "session.h"
 #include "ui.h"
@@ -103,6 +104,7 @@ static void event(struct ui *ui, const struct ui_event *ev)
 		idle_release(&ui->idle);
 		log_info("commit %s", session_commit_result_name(r));
 		if (r == SESSION_COMMIT_OK) {
+			kiosk_metrics_submission_committed(ui->metrics);
 			ui->receipt = receipt;
 			log_info("submission %s committed, reference %s", receipt.id,
 			         receipt.reference);

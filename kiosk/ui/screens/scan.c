@@ -46,9 +46,12 @@ static void check_spool(struct ui *ui, bool *fresh)
 		log_info("spool can take a submission again");
 }
 
+/* The source in effect: the configuration's, or a technician's later choice. */
 static bool feeder(const struct ui *ui)
 {
-	return ui->cfg->scanner.source == CONFIG_SCAN_SOURCE_ADF;
+	struct scan_service_settings s;
+	scan_service_get_settings(ui->scan, &s);
+	return s.source == CONFIG_SCAN_SOURCE_ADF;
 }
 
 static void enter(struct ui *ui)
