@@ -26,8 +26,9 @@ menu talks to them.
                                       confirmed, logged by both programs
     test_ui_maintenance.py network    the network test passes step by step against
                                       the right server, fails at TLS against a
-                                      server with another key (the pin), and says
-                                      why when the uploader is not running
+                                      server with another key (the pin) and one
+                                      whose certificate another CA signed, and
+                                      says why when the uploader is not running
     test_ui_maintenance.py power      the log shows both programs' lines; "restart
                                       the upload service" stops it (exit 0);
                                       "restart the kiosk program" ends scankiosk
@@ -443,6 +444,17 @@ def test_network(rig):
                 [po("the server's key does not match the configured pin")], "failed test (de)")
     if "maintenance: network test failed at tls" not in log:
         fail("the kiosk did not log the failed step")
+    rig.stop(p)
+    # A server whose certificate another CA signed (no pin): TLS fails again,
+    # for that reason.
+    other_ca = rig.config("ca2.conf", ca_file=rig.env["CA2_FILE"], pin=None)
+    p = start_uploader(rig, other_ca)
+    k.run(["expect-screen welcome", *open_menu(), "tap lang-en", "tap tab-network",
+           "tap nettest-start", "wait-widget step-tls-failed 120", "expect-widget step-tcp-ok",
+           "texts fail-ca.txt", "tap maint-close"])
+    check_texts(k.texts("fail-ca.txt"),
+                ["FAILED: the server's certificate is not signed by the configured CA"],
+                "failed test (CA)")
     rig.stop(p)
     # No uploader: the test cannot run, and the screen says why.
     k.run(["expect-screen welcome", *open_menu(), "tap lang-en", "tap tab-network",
