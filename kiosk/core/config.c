@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -47,6 +48,7 @@ enum value_kind {
 	VALUE_LANGUAGE,   /* one language code */
 	VALUE_SOCKET,     /* an absolute path short enough for a Unix socket address */
 	VALUE_PIN_HASH,   /* an argon2id string pin_hash_valid() accepts */
+	VALUE_KEY_FILE,   /* a path, or credential:NAME (systemd's LoadCredential) */
 };
 
 struct key_spec {
@@ -71,14 +73,14 @@ static const char *const known_languages[] = {"de", "en", "uk", "ru", "tr", "ar"
 static const struct key_spec keys[] = {
         {"spool", "dir", VALUE_PATH, SPOOL(dir), 0, 0, 0},
         {"spool", "public_key", VALUE_PATH, SPOOL(public_key), 0, 0, 0},
-        {"spool", "secret_key", VALUE_PATH, SPOOL(secret_key), 0, 0, 0},
+        {"spool", "secret_key", VALUE_KEY_FILE, SPOOL(secret_key), 0, 0, 0},
         {"spool", "max_bytes", VALUE_SIZE, SPOOL(max_bytes), 1024 * 1024, UINT64_C(1) << 42, 0},
         {"spool", "max_count", VALUE_COUNT, SPOOL(max_count), 1, 1000000, 0},
         {"intake", "url", VALUE_URL, INTAKE(url), 0, 0, 0},
         {"intake", "ca_file", VALUE_PATH, INTAKE(ca_file), 0, 0, 0},
         {"intake", "pin", VALUE_PIN, INTAKE(pin), 0, 0, 0},
         {"intake", "client_cert", VALUE_PATH, INTAKE(client_cert), 0, 0, 0},
-        {"intake", "client_key", VALUE_PATH, INTAKE(client_key), 0, 0, 0},
+        {"intake", "client_key", VALUE_KEY_FILE, INTAKE(client_key), 0, 0, 0},
         {"intake", "connect_timeout", VALUE_SECONDS, INTAKE(connect_timeout), 1, 300, 0},
         {"intake", "low_speed_time", VALUE_SECONDS, INTAKE(low_speed_time), 1, 3600, 0},
         {"intake", "min_speed", VALUE_COUNT, INTAKE(min_speed), 1, 100000000, 0},
@@ -503,6 +505,20 @@ static bool check_regex(struct parse_state *st, const struct key_spec *k, const 
 	return true;
 }
 
+/* A systemd credential's name as the configuration may give it: a file name
+ * in $CREDENTIALS_DIRECTORY, nothing that leaves it. */
+static bool credential_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > CONFIG_CREDENTIAL_NAME_MAX || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			return false;
+	}
+	return true;
+}
+
 static bool set_string(struct parse_state *st, const struct key_spec *k, const char *value)
 {
 	if (!*value && k->kind == VALUE_DEVICE) {
@@ -526,6 +542,13 @@ static bool set_string(struct parse_state *st, const struct key_spec *k, const c
 	if (k->kind == VALUE_SOCKET && strlen(value) > CONFIG_SOCKET_PATH_MAX)
 		return fail(st, "%s: longer than %d bytes (the limit of a Unix socket address)",
 		            k->name, CONFIG_SOCKET_PATH_MAX);
+	if (k->kind == VALUE_KEY_FILE &&
+	    strncmp(value, CONFIG_CREDENTIAL_PREFIX, strlen(CONFIG_CREDENTIAL_PREFIX)) == 0 &&
+	    !credential_name_ok(value + strlen(CONFIG_CREDENTIAL_PREFIX)))
+		return fail(st,
+		            "%s: '%s' is not credential:NAME (letters, digits, '.', '_', '-'; "
+		            "at most %d)",
+		            k->name, value, CONFIG_CREDENTIAL_NAME_MAX);
 	if (k->kind == VALUE_PIN && strncmp(value, "sha256//", 8) != 0)
 		return fail(st, "%s: a pin is 'sha256//' followed by the base64 key hash", k->name);
 	if (k->kind == VALUE_REGEX && !check_regex(st, k, value))
@@ -917,6 +940,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	case VALUE_REGEX:
 	case VALUE_SOCKET:
 	case VALUE_PIN_HASH:
+	case VALUE_KEY_FILE:
 		return set_string(st, k, value);
 	case VALUE_LANGUAGE:
 		st->seen_language = true;
@@ -1123,7 +1147,7 @@ out:
 	return rc;
 }
 
-bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
+static bool load_one(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
 {
 	char *text;
 	size_t size;
@@ -1133,6 +1157,84 @@ bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX
 	bool ok = parse_text(cfg, path, text, size, false, err);
 	free(text);
 	return ok;
+}
+
+static int dropin_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+}
+
+bool config_load(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
+{
+	if (!load_one(cfg, path, err))
+		return false;
+	/* PATH.d/ *.conf in name order, each over what came before. */
+	char dir[PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) >= sizeof(dir)) {
+		snprintf(err, CONFIG_ERROR_MAX, "%.400s.d:0: path too long", path);
+		return false;
+	}
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, dropin_filter, alphasort);
+	if (n < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return true;
+		snprintf(err, CONFIG_ERROR_MAX, "%.400s:0: %s", dir, strerror(errno));
+		return false;
+	}
+	bool ok = true;
+	for (int i = 0; i < n; i++) {
+		char file[PATH_MAX];
+		if (ok && (size_t)snprintf(file, sizeof(file), "%s/%s", dir, names[i]->d_name) >=
+		                  sizeof(file)) {
+			snprintf(err, CONFIG_ERROR_MAX, "%.300s/%.100s:0: path too long", dir,
+			         names[i]->d_name);
+			ok = false;
+		}
+		if (ok)
+			ok = load_one(cfg, file, err);
+		free(names[i]);
+	}
+	free(names);
+	return ok;
+}
+
+/* Rewrites one credential:NAME value to $CREDENTIALS_DIRECTORY/NAME. */
+static bool resolve_credential(char **field, const char *key, char err[CONFIG_ERROR_MAX])
+{
+	size_t plen = strlen(CONFIG_CREDENTIAL_PREFIX);
+	if (!*field || strncmp(*field, CONFIG_CREDENTIAL_PREFIX, plen) != 0)
+		return true;
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	if (!dir || dir[0] != '/') {
+		snprintf(err, CONFIG_ERROR_MAX,
+		         "%s = %s: no $CREDENTIALS_DIRECTORY (systemd's LoadCredential= hands the "
+		         "key over; start the program from its unit)",
+		         key, *field);
+		return false;
+	}
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", dir, *field + plen) < 0) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s: out of memory", key);
+		return false;
+	}
+	free(*field);
+	*field = path;
+	return true;
+}
+
+bool config_resolve_credentials(struct config *cfg, char err[CONFIG_ERROR_MAX])
+{
+	err[0] = '\0';
+	return resolve_credential(&cfg->spool.secret_key, "[spool] secret_key", err) &&
+	       resolve_credential(&cfg->intake.client_key, "[intake] client_key", err);
+}
+
+bool config_is_credential(const char *value)
+{
+	return value &&
+	       strncmp(value, CONFIG_CREDENTIAL_PREFIX, strlen(CONFIG_CREDENTIAL_PREFIX)) == 0;
 }
 
 bool config_load_scanner_settings(struct config *cfg, const char *path, bool *found,

@@ -1,8 +1,8 @@
 /*
  * config.h - the one INI file both programs read (/etc/scankiosk/scankiosk.conf).
  *
- * Parsed with libinih. Every key is known here; an unknown section or key, a
- * value out of range or malformed, or a duplicate key is rejected with
+ * Parsed with libinih; drop-ins in PATH.d/ *.conf follow (config_load()). Every key is known here;
+ * an unknown section or key, a value out of range or malformed, or a duplicate key is rejected with
  * "FILE:LINE: reason" so a technician can fix the file at once.
  *
  *   [spool]   dir, public_key, secret_key, max_bytes, max_count
@@ -165,13 +165,23 @@ struct config {
 	char *control_socket; /* [control] socket; NULL: SPOOL/control.sock */
 };
 
+/* [spool] secret_key and [intake] client_key may name a systemd credential
+ * instead of a file: "credential:NAME" is $CREDENTIALS_DIRECTORY/NAME, which
+ * the unit's LoadCredential=NAME:/etc/scankiosk/... fills (readable only by
+ * the service, never on a disk it can write). */
+#define CONFIG_CREDENTIAL_PREFIX   "credential:"
+#define CONFIG_CREDENTIAL_NAME_MAX 64
+
 /* Fills cfg with the defaults (owned strings; release with config_finish()). */
 void config_init(struct config *cfg);
 
 /*
- * Reads path over the defaults in cfg. Returns true, or false with one line
- * "path:line: reason" in err (line 0 when the file cannot be read). On failure
- * cfg still holds valid defaults and must be released with config_finish().
+ * Reads path over the defaults in cfg, then every PATH.d/NAME.conf in name
+ * order over that (drop-ins: the provisioning step writes one, so the shipped
+ * file stays as the package left it; a missing PATH.d is fine). Returns true,
+ * or false with one line "file:line: reason" in err (line 0 when a file cannot
+ * be read). On failure cfg still holds valid defaults and must be released
+ * with config_finish().
  */
 __attribute__((warn_unused_result)) bool config_load(struct config *cfg, const char *path,
                                                      char err[CONFIG_ERROR_MAX]);
@@ -214,6 +224,15 @@ const char *config_category_label(const struct config *cfg, const char *key, con
  * size or a socket address (CONFIG_SOCKET_PATH_MAX).
  */
 bool config_control_socket(const struct config *cfg, char *buf, size_t size);
+
+/* Turns the credential:NAME values of [spool] secret_key and [intake]
+ * client_key into paths in $CREDENTIALS_DIRECTORY. False with a line in err
+ * when one is used and the variable is not set (the program was not started
+ * by its unit). Paths are left as they are. */
+__attribute__((warn_unused_result)) bool config_resolve_credentials(struct config *cfg,
+                                                                    char err[CONFIG_ERROR_MAX]);
+/* True when value is in the credential:NAME form. */
+bool config_is_credential(const char *value);
 
 /* Frees what cfg owns. Accepts a cfg that was only initialised. */
 void config_finish(struct config *cfg);

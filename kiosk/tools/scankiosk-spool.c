@@ -530,6 +530,15 @@ int main(int argc, char **argv)
 	const char *cmd = argv[argi];
 	int sub_argc = argc - argi;
 	char **sub_argv = argv + argi;
+	/* A secret key given as credential:NAME lives in $CREDENTIALS_DIRECTORY
+	 * (the uploader's unit); outside it, CREDENTIALS_DIRECTORY=/etc/scankiosk
+	 * names the folder the unit loads it from. Only the commands that use the
+	 * secret key need it. */
+	bool secret = strcmp(cmd, "keygen") == 0 || strcmp(cmd, "verify") == 0;
+	if (secret && !config_resolve_credentials(&cfg, err)) {
+		fprintf(stderr, "scankiosk-spool: %s\n", err);
+		goto out;
+	}
 	if (strcmp(cmd, "keygen") == 0 && sub_argc == 1) {
 		rc = cmd_keygen(&cfg);
 	} else if (strcmp(cmd, "enqueue") == 0) {

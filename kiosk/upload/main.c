@@ -104,6 +104,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
+	/* The secret keys from systemd's LoadCredential (credential:NAME). */
+	if (!config_resolve_credentials(&cfg, err)) {
+		fprintf(stderr, "scankiosk-uploader: %s\n", err);
+		goto out;
+	}
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg.log_level);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "scankiosk-uploader: libsodium cannot initialise\n");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -398,6 +399,118 @@ static void test_file_errors(void **state)
 	config_finish(&cfg);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* PATH.d/ *.conf over PATH, in name order; other names and hidden files are
+ * not read; a drop-in's mistake names the drop-in. */
+static void test_dropins(void **state)
+{
+	(void)state;
+	char dir[] = "test_config_dropins_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char main_path[128], d[160], f[320];
+	snprintf(main_path, sizeof(main_path), "%s/scankiosk.conf", dir);
+	snprintf(d, sizeof(d), "%s.d", main_path);
+	write_text(main_path, "[spool]\nmax_count = 7\n[log]\nlevel = error\n");
+	assert_int_equal(mkdir(d, 0700), 0);
+	snprintf(f, sizeof(f), "%s/50-provision.conf", d);
+	write_text(f, "[intake]\nurl = https://intake.example/api\n[spool]\nmax_count = 9\n");
+	snprintf(f, sizeof(f), "%s/10-site.conf", d);
+	write_text(f, "[spool]\nmax_count = 8\nmax_bytes = 5M\n");
+	snprintf(f, sizeof(f), "%s/99-notes.txt", d);
+	write_text(f, "this is not read\n");
+	snprintf(f, sizeof(f), "%s/.hidden.conf", d);
+	write_text(f, "not = read\n");
+
+	struct config cfg;
+	char err[CONFIG_ERROR_MAX] = "";
+	config_init(&cfg);
+	assert_true(config_load(&cfg, main_path, err));
+	assert_int_equal(cfg.spool.max_count, 9); /* 50- after 10- */
+	assert_int_equal(cfg.spool.max_bytes, 5u * 1024 * 1024);
+	assert_string_equal(cfg.intake.url, "https://intake.example/api");
+	assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);
+	config_finish(&cfg);
+
+	snprintf(f, sizeof(f), "%s/20-bad.conf", d);
+	write_text(f, "[spool]\n\nmax_count = many\n");
+	config_init(&cfg);
+	assert_false(config_load(&cfg, main_path, err));
+	char want[512];
+	snprintf(want, sizeof(want), "%s/20-bad.conf:3:", d);
+	assert_memory_equal(err, want, strlen(want));
+	config_finish(&cfg);
+
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/10-site.conf", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/50-provision.conf", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/99-notes.txt", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/.hidden.conf", d);
+	unlink(f);
+	rmdir(d);
+	unlink(main_path);
+	rmdir(dir);
+}
+
+/* credential:NAME for the two secret keys: checked when read, resolved to
+ * $CREDENTIALS_DIRECTORY/NAME, an error without it. */
+static void test_credentials(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERROR_MAX] = "";
+	config_init(&cfg);
+	assert_true(config_load_string(&cfg, "t.conf",
+	                               "[spool]\nsecret_key = credential:spool.key\n"
+	                               "[intake]\nclient_key = credential:device.key\n"
+	                               "client_cert = /etc/scankiosk/device.pem\n",
+	                               err));
+	assert_true(config_is_credential(cfg.spool.secret_key));
+	assert_false(config_is_credential(cfg.intake.client_cert));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_false(config_resolve_credentials(&cfg, err));
+	assert_non_null(strstr(err, "[spool] secret_key = credential:spool.key"));
+	assert_non_null(strstr(err, "CREDENTIALS_DIRECTORY"));
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/scankiosk-uploader.service", 1);
+	assert_true(config_resolve_credentials(&cfg, err));
+	assert_string_equal(cfg.spool.secret_key,
+	                    "/run/credentials/scankiosk-uploader.service/spool.key");
+	assert_string_equal(cfg.intake.client_key,
+	                    "/run/credentials/scankiosk-uploader.service/device.key");
+	/* Resolved values are paths now: a second call changes nothing. */
+	assert_true(config_resolve_credentials(&cfg, err));
+	assert_string_equal(cfg.spool.secret_key,
+	                    "/run/credentials/scankiosk-uploader.service/spool.key");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	config_finish(&cfg);
+
+	static const char *const bad[] = {"credential:", "credential:../etc/shadow",
+	                                  "credential:a/b", "credential:.key", "credential:sp ace"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[spool]\nsecret_key = %s\n", bad[i]);
+		config_init(&cfg);
+		assert_false(config_load_string(&cfg, "t.conf", text, err));
+		assert_non_null(strstr(err, "t.conf:2: secret_key:"));
+		config_finish(&cfg);
+	}
+	/* Only the two secret keys take the form. */
+	config_init(&cfg);
+	assert_true(
+	        config_load_string(&cfg, "t.conf", "[spool]\npublic_key = credential:x\n", err));
+	assert_string_equal(cfg.spool.public_key, "credential:x");
+	config_finish(&cfg);
+}
+
 static void test_maintenance(void **state)
 {
 	(void)state;
@@ -457,6 +570,7 @@ int main(void)
 	        cmocka_unit_test(test_file_errors),     cmocka_unit_test(test_kiosk_defaults),
 	        cmocka_unit_test(test_kiosk_file),      cmocka_unit_test(test_kiosk_bad_values),
 	        cmocka_unit_test(test_category_labels), cmocka_unit_test(test_maintenance),
+	        cmocka_unit_test(test_dropins),         cmocka_unit_test(test_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
