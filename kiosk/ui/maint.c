@@ -132,6 +132,23 @@ double maint_line(struct ui *ui, double y, const char *id, const char *text, enu
 	return y + h + ui->theme->gap_mm * 0.6;
 }
 
+/* "12 min" -> "12\u00a0min": a number and its unit on one line. */
+static void keep_units(char *buf, size_t size)
+{
+	char out[MAINT_FMT_MAX * 2];
+	size_t o = 0;
+	for (size_t i = 0; buf[i] && o + 3 < sizeof(out); i++) {
+		if (buf[i] == ' ' && i > 0 && buf[i - 1] >= '0' && buf[i - 1] <= '9') {
+			out[o++] = (char)0xc2;
+			out[o++] = (char)0xa0;
+		} else {
+			out[o++] = buf[i];
+		}
+	}
+	out[o] = '\0';
+	snprintf(buf, size, "%s", out);
+}
+
 void maint_format_age(char *buf, size_t size, int64_t seconds)
 {
 	long long s = seconds < 0 ? 0 : (long long)seconds;
@@ -143,13 +160,15 @@ void maint_format_age(char *buf, size_t size, int64_t seconds)
 		snprintf(buf, size, M_("%lld h %lld min"), s / 3600, s % 3600 / 60);
 	else
 		snprintf(buf, size, M_("%lld d %lld h"), s / 86400, s % 86400 / 3600);
+	keep_units(buf, size);
 }
 
 void maint_format_bytes(char *buf, size_t size, uint64_t b)
 {
-	static const char *const units[] = {"KB", "MB", "GB", "TB"};
+	static const char *const units[] = {"kB", "MB", "GB", "TB"};
 	if (b < 1000) {
 		snprintf(buf, size, "%u B", (unsigned)b);
+		keep_units(buf, size);
 		return;
 	}
 	double v = (double)b / 1000.0;
@@ -158,15 +177,10 @@ void maint_format_bytes(char *buf, size_t size, uint64_t b)
 		v /= 1000.0;
 		u++;
 	}
-	/* The decimal separator as the language writes it. */
 	char num[32];
-	snprintf(num, sizeof(num), "%.1f", v);
-	/* TRANSLATORS: the decimal separator of sizes ("1.2 MB"). */
-	const char *sep = M_(".");
-	char *dot = strchr(num, '.');
-	if (dot && strcmp(sep, ".") != 0 && strlen(sep) == 1)
-		*dot = sep[0];
+	maint_format_decimal(num, sizeof(num), v);
 	snprintf(buf, size, "%s %s", num, units[u]);
+	keep_units(buf, size);
 }
 
 void maint_format_time(char *buf, size_t size, int64_t unix_seconds)
@@ -249,4 +263,49 @@ void maint_short_name(char *buf, size_t size, const char *name)
 	while (from < len && ((unsigned char)name[from] & 0xc0) == 0x80)
 		from++;
 	snprintf(buf, size, "%.*s\u2026%s", (int)head, name, name + from);
+}
+
+void maint_scanner_text(struct maintenance *m, char *buf, size_t size, bool *bad)
+{
+	struct scan_service_status s;
+	if (!maintenance_scanner_status(m, &s)) {
+		snprintf(buf, size, "%s", M_("no scan service"));
+		*bad = true;
+		return;
+	}
+	const char *state = s.state == SCAN_SERVICE_READY      ? M_("ready")
+	                    : s.state == SCAN_SERVICE_SCANNING ? M_("scanning")
+	                                                       : M_("not found, still looking");
+	const char *problem = maint_problem_text(s.problem);
+	char dev[64];
+	maint_short_name(dev, sizeof(dev), s.device);
+	snprintf(buf, size, "%s%s%s%s%s%s%s%s", state, s.model[0] ? " – " : "", s.model,
+	         s.device[0] ? " (" : "", dev, s.device[0] ? ")" : "",
+	         *problem ? M_("; last problem: ") : "", problem);
+	*bad = s.state == SCAN_SERVICE_SEARCHING;
+}
+
+const char *maint_activity_text(const char *activity)
+{
+	static const struct {
+		const char *word, *text;
+	} words[] = {
+	        {"starting", M_NOOP("starting")},        {"sending", M_NOOP("sending")},
+	        {"waiting", M_NOOP("waiting to retry")}, {"idle", M_NOOP("idle")},
+	        {"stopped", M_NOOP("stopped")},
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(activity, words[i].word) == 0)
+			return M_(words[i].text);
+	}
+	return activity;
+}
+
+void maint_format_decimal(char *buf, size_t size, double value)
+{
+	snprintf(buf, size, "%.1f", value);
+	const char *sep = M_(".");
+	char *dot = strchr(buf, '.');
+	if (dot && strlen(sep) == 1)
+		*dot = sep[0];
 }

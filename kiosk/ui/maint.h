@@ -17,6 +17,8 @@
 
 #include "scan_service.h"
 #include "ui.h"
+
+struct maintenance;
 #include "upload_control.h"
 
 /* The status and queue screens ask for a new snapshot this often. */
@@ -74,6 +76,14 @@ const char *maint_control_error_text(enum upload_control_error error);
  * start and end around "…" (a simulator's spec is one long word). */
 #define MAINT_NAME_CHARS 20
 void maint_short_name(char *buf, size_t size, const char *name);
+
+/* The scanner in a line: state, model, device, last problem; *bad when none
+ * is there. */
+void maint_scanner_text(struct maintenance *m, char *buf, size_t size, bool *bad);
+/* The uploader's activity word ("idle", "sending", ...) for the technician. */
+const char *maint_activity_text(const char *activity);
+/* A number with one decimal and the language's separator ("6,2"). */
+void maint_format_decimal(char *buf, size_t size, double value);
 
 /* The content's side margin and width (mm). */
 double maint_margin(const struct ui *ui);

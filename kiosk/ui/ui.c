@@ -141,6 +141,8 @@ void ui_transition(struct ui *ui, enum flow_screen to)
 	ui_dirty(ui);
 }
 
+static void dispatch(struct ui *ui, const struct ui_event *ev);
+
 void ui_maint_go(struct ui *ui, enum ui_maint_screen to)
 {
 	if (to >= UI_MAINT_LAST || to == ui->maint_screen)
@@ -167,6 +169,12 @@ void ui_maint_go(struct ui *ui, enum ui_maint_screen to)
 	log_info("screen %s -> %s", from, ui_screen_name(ui));
 	if (current(ui)->enter)
 		current(ui)->enter(ui);
+	if (to == UI_MAINT_NONE) {
+		/* What the model finished while covered (a scan's end) is the
+		 * customer's screen's to take now. */
+		struct ui_event ev = {.kind = UI_EVENT_MODEL};
+		dispatch(ui, &ev);
+	}
 	ui_dirty(ui);
 }
 
@@ -455,7 +463,7 @@ static struct ui_widget *widget_add(struct ui *ui, const char *id, enum ui_widge
                                     SDL_Rect r, bool enabled)
 {
 	if (ui->widget_count == UI_WIDGETS_MAX) {
-		log_error("too many widgets on screen %s", flow_screen_name(ui->screen));
+		log_error("too many widgets on screen %s", ui_screen_name(ui));
 		return NULL;
 	}
 	struct ui_widget *w = &ui->widgets[ui->widget_count++];
@@ -920,21 +928,29 @@ static void press(struct ui *ui, int x, int y)
 /* The technicians' entry (README.md): a finger held CORNER_HOLD_MS in the
  * top start corner opens the PIN pad while it is still down; the press is
  * not a tap. Without a configured PIN the model refuses (and logs it once). */
-static void check_corner(struct ui *ui)
+static bool check_corner(struct ui *ui)
 {
 	if (!ui->corner_down_ms || ui_now_ms(ui) - ui->corner_down_ms < CORNER_HOLD_MS)
-		return;
+		return false;
 	ui->corner_down_ms = 0;
 	ui->pressed = -1;
 	ui_dirty(ui);
+	/* Never over a commit: its result (the receipt, or why not) belongs to
+	 * the customer on the confirm screen. The technician tries again. */
+	if (ui->committing) {
+		log_info("technician entry ignored: a submission is being saved");
+		return true;
+	}
 	if (!ui->maint || !maintenance_open_request(ui->maint))
-		return;
+		return true;
 	/* The pad speaks German; a wrong PIN or none gives the customer's
 	 * language back. */
 	ui->maint_lang = ui->lang;
+	ui->maint_wiped = false;
 	if (ui->lang != LANGUAGE_DE)
 		ui_set_language(ui, LANGUAGE_DE);
 	ui_maint_go(ui, UI_MAINT_PIN);
+	return true;
 }
 
 static void release(struct ui *ui, int x, int y)
@@ -942,9 +958,11 @@ static void release(struct ui *ui, int x, int y)
 	int was = ui->pressed;
 	ui->pressed = -1;
 	ui_dirty(ui);
-	/* Held long enough: the pad opened and the press is no tap (pressed
-	 * was cleared); a short press in the corner is an ordinary tap. */
-	check_corner(ui);
+	/* Held long enough (the 5 s may end with this very release): the entry,
+	 * and the press is no tap. A short press in the corner is an ordinary
+	 * tap. */
+	if (check_corner(ui))
+		return;
 	ui->corner_down_ms = 0;
 	if (was < 0 || (size_t)was >= ui->widget_count)
 		return;
@@ -959,7 +977,10 @@ static void release(struct ui *ui, int x, int y)
 		return;
 	}
 	struct ui_event ev = {.kind = UI_EVENT_TAP, .widget = &w};
+	bool pin = ui->maint_screen == UI_MAINT_PIN;
 	dispatch(ui, &ev);
+	if (pin)
+		secmem_zero(&w, sizeof(w)); /* "pin-7": a digit of the PIN */
 }
 
 static void handle_key(struct ui *ui, const SDL_KeyboardEvent *key)
@@ -1108,6 +1129,12 @@ static void handle_event(struct ui *ui, SDL_Event *e)
 	}
 	case SDL_KEYDOWN:
 		handle_key(ui, &e->key);
+		if (ui->maint_screen == UI_MAINT_PIN)
+			secmem_zero(&e->key, sizeof(e->key)); /* a PIN digit's key */
+		break;
+	case SDL_KEYUP:
+		if (ui->maint_screen == UI_MAINT_PIN)
+			secmem_zero(&e->key, sizeof(e->key));
 		break;
 	case SDL_WINDOWEVENT:
 		if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
@@ -1168,6 +1195,7 @@ static void handle_maintenance(struct ui *ui, unsigned changes)
 	struct maintenance *m = ui->maint;
 	if (maintenance_state(m) == MAINTENANCE_WIPE) {
 		wipe(ui, "maintenance");
+		ui->maint_wiped = true;
 		if (!maintenance_confirm_wipe(m, ui->session))
 			maintenance_close(m);
 	}
@@ -1181,12 +1209,20 @@ static void handle_maintenance(struct ui *ui, unsigned changes)
 		ui_maint_go(ui, UI_MAINT_STATUS);
 	} else if (st == MAINTENANCE_CLOSED && ui->maint_screen != UI_MAINT_NONE) {
 		/* Closed (button, idle, restart), or the pad left unused. The
-		 * test page's thumbnail texture goes with the menu. */
-		bool was_menu = ui->maint_screen != UI_MAINT_PIN;
+		 * test page's thumbnail texture goes with the menu. After a wipe
+		 * the welcome screen (in German) starts a fresh inactivity time;
+		 * the pad left unused gives the customer's screen back with its
+		 * language and its inactivity timer as they ran (the pad's
+		 * touches counted as touches; a warning's countdown goes on). */
 		ui_thumbs_clear(ui);
 		ui_maint_go(ui, UI_MAINT_NONE);
-		idle_extend(&ui->idle);
-		ui_set_language(ui, was_menu ? LANGUAGE_DE : ui->maint_lang);
+		if (ui->maint_wiped) {
+			idle_extend(&ui->idle);
+			ui_set_language(ui, LANGUAGE_DE);
+		} else {
+			ui_set_language(ui, ui->maint_lang);
+		}
+		ui->maint_wiped = false;
 	}
 	if (changes)
 		ui_dirty(ui);

@@ -177,6 +177,7 @@ struct ui {
 	 * the language the PIN pad replaced, given back when it closes unused. */
 	enum ui_maint_screen maint_screen;
 	enum language maint_lang;
+	bool maint_wiped; /* the right PIN wiped the customer's session */
 
 	struct ui_widget widgets[UI_WIDGETS_MAX];
 	size_t widget_count;

@@ -24,6 +24,36 @@ static void enter(struct ui *ui)
 	(void)maintenance_log_refresh(ui->maint);
 }
 
+/* Lines wrap at spaces; a longer run without one (a path, a URL, a device
+ * name) gets a break every LONG_WORD bytes, at a character boundary, so its
+ * end stays on the screen. */
+#define LONG_WORD 48
+
+static void break_long_words(char *buf, size_t size)
+{
+	char out[LOG_RING_LINE_MAX + 128];
+	size_t o = 0, run = 0;
+	for (size_t i = 0; buf[i] && o + 2 < sizeof(out); i++) {
+		unsigned char c = (unsigned char)buf[i];
+		bool starts_char = (c & 0xc0) != 0x80;
+		if (buf[i] == ' ') {
+			run = 0;
+		} else if (starts_char && run >= LONG_WORD) {
+			out[o++] = '\n';
+			run = 0;
+		}
+		out[o++] = buf[i];
+		if (buf[i] != ' ' && starts_char)
+			run++;
+	}
+	out[o] = '\0';
+	size_t n = SDL_min(o, size - 1);
+	while (n > 0 && n < o && ((unsigned char)out[n] & 0xc0) == 0x80)
+		n--; /* not in the middle of a character */
+	memcpy(buf, out, n);
+	buf[n] = '\0';
+}
+
 /* One line as shown: time, program, the line (its level and source place
  * are part of it). */
 static void format_line(const struct maintenance_log_line *l, char *buf, size_t size)
@@ -35,6 +65,7 @@ static void format_line(const struct maintenance_log_line *l, char *buf, size_t 
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	snprintf(buf, size, "%s %s %s", when,
 	         l->source == MAINTENANCE_LOG_KIOSK ? M_("kiosk") : M_("upload"), l->entry.text);
+	break_long_words(buf, size);
 }
 
 static const struct maintenance_log_line *newest(const struct maintenance_log *log, size_t k)

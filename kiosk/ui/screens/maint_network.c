@@ -83,8 +83,8 @@ static const struct upload_control_step *arrived(const struct maintenance_nettes
 }
 
 /* A step's line and its marker's result word. */
-static const char *step_text(const struct maintenance_nettest *nt, size_t i, char *buf, size_t size,
-                             const char **result, bool *bad)
+static const char *step_text(const struct maintenance_nettest *nt, size_t i, bool detail, char *buf,
+                             size_t size, const char **result, bool *bad)
 {
 	const struct upload_control_step *s = arrived(nt, steps[i].name);
 	*bad = false;
@@ -111,7 +111,7 @@ static const char *step_text(const struct maintenance_nettest *nt, size_t i, cha
 	const char *english = "";
 	const char *what = code_text(s->code, &english);
 	/* The uploader's reason when it adds something (a host, a port, a status). */
-	if (what && s->reason[0] && strcasecmp(s->reason, english) != 0)
+	if (what && detail && s->reason[0] && strcasecmp(s->reason, english) != 0)
 		snprintf(buf, size, M_("FAILED: %s (%s)"), what, s->reason);
 	else
 		snprintf(buf, size, M_("FAILED: %s"),
@@ -160,40 +160,60 @@ static void draw(struct ui *ui)
 	struct maintenance_nettest nt;
 	maintenance_nettest(ui->maint, &nt);
 	double y = maint_chrome(ui, NULL);
-	(void)maint_footer(ui, M_("Back to the kiosk"));
+	double bottom = maint_footer(ui, M_("Back to the kiosk"));
 	char buf[512];
 	bool bad = false;
 
+	/* The button, and beside it what the test says as a whole. */
 	const char *res = result_text(&nt, buf, sizeof(buf), &bad);
-	y = maint_line(ui, y, "nettest-result", res, TEXT_BOLD,
-	               bad                    ? t->error
-	               : nt.done && nt.passed ? t->ok
-	                                      : t->fg);
-
-	double bw = SDL_min(80.0, maint_width(ui) / 3);
+	double bw = SDL_min(60.0, maint_width(ui) / 4);
 	ui_button(ui, nt.running ? "nettest-cancel" : "nettest-start",
 	          ui_px(ui, maint_margin(ui), y, bw, t->button_mm),
 	          nt.running ? M_("Cancel test") : M_("Start test"),
 	          nt.running ? UI_STYLE_NORMAL : UI_STYLE_PRIMARY, true);
-	y += t->button_mm + t->gap_mm * 2;
+	double rx = maint_margin(ui) + bw + t->gap_mm * 2;
+	double rw = ui->w_mm - maint_margin(ui) - rx;
+	double rh = ui_text_height_mm(ui, res, TEXT_BOLD, rw);
+	SDL_Rect rr = ui_px(ui, rx, y + SDL_max(0.0, (t->button_mm - rh) / 2), rw, rh);
+	ui_text(ui, res, TEXT_BOLD, rr, UI_ALIGN_START,
+	        bad                    ? t->error
+	        : nt.done && nt.passed ? t->ok
+	                               : t->fg);
+	ui_label(ui, "nettest-result", rr, res);
+	y += SDL_max(t->button_mm, rh) + t->gap_mm * 2;
 
 	double lw = SDL_min(95.0, maint_width(ui) * 0.38);
+	double vw = maint_width(ui) - lw - t->gap_mm;
+	/* The uploader's detail (host, port, status) when the rows fit with it. */
+	bool detail = true;
+	for (int pass = 0; pass < 2; pass++) {
+		double h = 0;
+		for (size_t i = 0; i < UPLOAD_CONTROL_STEPS; i++) {
+			char line[512];
+			const char *result = "waiting";
+			const char *text =
+			        step_text(&nt, i, detail, line, sizeof(line), &result, &bad);
+			h += SDL_max(ui_text_height_mm(ui, M_(steps[i].label), TEXT_BODY, lw),
+			             ui_text_height_mm(ui, text, TEXT_BOLD, vw)) +
+			     t->gap_mm * 0.6;
+		}
+		if (y + h <= bottom)
+			break;
+		detail = false;
+	}
 	for (size_t i = 0; i < UPLOAD_CONTROL_STEPS; i++) {
 		char line[512];
 		const char *result = "waiting";
-		const char *text = step_text(&nt, i, line, sizeof(line), &result, &bad);
+		const char *text = step_text(&nt, i, detail, line, sizeof(line), &result, &bad);
 		char id[32];
 		snprintf(id, sizeof(id), "step-%s", steps[i].name);
-		double vw = maint_width(ui) - lw - t->gap_mm;
-		double h = SDL_max(ui_text_height_mm(ui, M_(steps[i].label), TEXT_BODY, lw),
-		                   ui_text_height_mm(ui, text, TEXT_BOLD, vw));
-		(void)maint_row(ui, y, lw, id, M_(steps[i].label), text,
-		                bad                         ? t->error
-		                : strcmp(result, "ok") == 0 ? t->ok
-		                                            : t->fg);
+		double ny = maint_row(ui, y, lw, id, M_(steps[i].label), text,
+		                      bad                         ? t->error
+		                      : strcmp(result, "ok") == 0 ? t->ok
+		                                                  : t->fg);
 		snprintf(id, sizeof(id), "step-%s-%s", steps[i].name, result);
-		ui_label(ui, id, ui_px(ui, maint_margin(ui) + lw + t->gap_mm, y, vw, h), NULL);
-		y += h + t->gap_mm * 0.6;
+		ui_label(ui, id, ui_px(ui, maint_margin(ui) + lw + t->gap_mm, y, vw, ny - y), NULL);
+		y = ny;
 	}
 }
 

@@ -17,16 +17,6 @@
 /* While the guard counts down or a check runs, redraw this often. */
 #define PIN_TICK_MS 250
 
-static void tick(struct ui *ui)
-{
-	ui_tick_in(ui, PIN_TICK_MS);
-}
-
-static void enter(struct ui *ui)
-{
-	tick(ui);
-}
-
 /* What the pad says under the dots: the guard first (it decides whether a
  * PIN is taken at all), then the last attempt's outcome. */
 static const char *message(const struct maintenance_pin_view *v, bool checking, char *buf,
@@ -144,6 +134,10 @@ static void draw(struct ui *ui)
 	ui_button(ui, "pin-ok", ui_px(ui, x0 + 2 * (kw + gap), ry, kw, key), M_("OK"),
 	          UI_STYLE_PRIMARY, v.can_submit);
 
+	/* The guard's countdown changes without an event from the model. */
+	if (v.guard.mode != PIN_GUARD_OPEN)
+		ui_tick_in(ui, PIN_TICK_MS);
+
 	double fy = ui->h_mm - ui_footer_mm(ui) + gap;
 	double cw = SDL_min(70.0, ui->w_mm - 2 * gap);
 	ui_button(ui, "pin-cancel", ui_px(ui, ui->w_mm - gap - cw, fy, cw, t->button_mm),
@@ -155,9 +149,7 @@ static void event(struct ui *ui, const struct ui_event *ev)
 	struct maintenance *m = ui->maint;
 	switch (ev->kind) {
 	case UI_EVENT_TICK:
-		/* The guard's countdown and "checking" change without events. */
 		ui_dirty(ui);
-		tick(ui);
 		return;
 	case UI_EVENT_TEXT:
 		for (const char *p = ev->text; p && *p; p++) {
@@ -196,7 +188,6 @@ static void leave(struct ui *ui)
 
 const struct ui_screen_impl ui_screen_maint_pin = {
         .name = "maint-pin",
-        .enter = enter,
         .leave = leave,
         .event = event,
         .draw = draw,

@@ -17,6 +17,7 @@
 
 static struct {
 	size_t first; /* the first item shown */
+	size_t shown; /* items the last frame showed (a page) */
 } st;
 
 static void enter(struct ui *ui)
@@ -29,6 +30,16 @@ static void enter(struct ui *ui)
 static const char *state_text(enum spool_state s)
 {
 	return s == SPOOL_STATE_QUARANTINE ? M_("quarantined") : M_("failed");
+}
+
+/* An item's line: id, state, age, size, class. */
+static void item_text(const struct maintenance_item *it, char *buf, size_t size)
+{
+	char a[MAINT_FMT_MAX], b[MAINT_FMT_MAX];
+	maint_format_age(a, sizeof(a), it->age_seconds);
+	maint_format_bytes(b, sizeof(b), it->bytes);
+	snprintf(buf, size, "%s  %s  %s  %s  %s", it->id, state_text(it->state), a, b,
+	         it->error_class[0] ? it->error_class : "–");
 }
 
 /* What the last queue action gave, for the line under the buttons. */
@@ -79,11 +90,13 @@ static void draw_confirm(struct ui *ui, const struct maintenance_item *it, doubl
 	y = maint_row(ui, y, lw, NULL, M_("Facts"), v, t->fg);
 	double bw = SDL_min(80.0, (maint_width(ui) - t->gap_mm) / 2);
 	double by = SDL_max(y + t->gap_mm, bottom - t->button_mm * 1.4 - t->gap_mm);
-	ui_button(ui, "discard-cancel", ui_px(ui, maint_margin(ui), by, bw, t->button_mm * 1.4),
-	          M_("Keep it"), UI_STYLE_NORMAL, true);
-	ui_button(ui, "discard-confirm",
-	          ui_px(ui, ui->w_mm - maint_margin(ui) - bw, by, bw, t->button_mm * 1.4),
+	/* "Keep it" where the "Delete …" buttons were: a second tap on the same
+	 * spot keeps the submission. */
+	ui_button(ui, "discard-confirm", ui_px(ui, maint_margin(ui), by, bw, t->button_mm * 1.4),
 	          M_("Delete for good"), UI_STYLE_DANGER, true);
+	ui_button(ui, "discard-cancel",
+	          ui_px(ui, ui->w_mm - maint_margin(ui) - bw, by, bw, t->button_mm * 1.4),
+	          M_("Keep it"), UI_STYLE_NORMAL, true);
 }
 
 static void draw(struct ui *ui)
@@ -94,7 +107,7 @@ static void draw(struct ui *ui)
 	const struct maintenance_queue_result *r = maintenance_queue_result(m);
 	double y = maint_chrome(ui, NULL);
 	double bottom = maint_footer(ui, M_("Back to the kiosk"));
-	char v[512], a[MAINT_FMT_MAX], b[MAINT_FMT_MAX];
+	char v[512];
 
 	const struct maintenance_item *pending = maintenance_discard_pending(m);
 	if (pending) {
@@ -136,25 +149,33 @@ static void draw(struct ui *ui)
 	               M_("Failed and quarantined submissions (kept until deleted here):"),
 	               TEXT_BODY, t->muted);
 
-	/* One row each: the facts, and its discard button on the end side. */
+	/* One row each: the facts, and its discard button on the end side; a
+	 * row is as tall as its text (two lines on a narrow panel). The pager
+	 * takes the last row when not all fit. */
 	double row = t->button_mm;
-	double pager = t->button_mm + t->gap_mm;
-	size_t fit = (size_t)SDL_max(1.0, (bottom - y - pager) / (row + t->gap_mm));
-	if (st.first >= n)
-		st.first = 0;
 	double dw = SDL_min(45.0, maint_width(ui) / 5);
 	double fw = maint_width(ui) - dw - t->gap_mm;
-	for (size_t i = st.first; i < n && i < st.first + fit; i++) {
+	if (st.first >= n)
+		st.first = 0;
+	double heights[UPLOAD_CONTROL_ITEMS_MAX * 2];
+	double all = 0;
+	for (size_t i = st.first; i < n; i++) {
+		item_text(maintenance_item(m, i), v, sizeof(v));
+		heights[i] = SDL_max(row, ui_text_height_mm(ui, v, TEXT_BODY, fw));
+		all += heights[i] + t->gap_mm;
+	}
+	bool paged = st.first > 0 || y + all > bottom;
+	double limit = paged ? bottom - t->button_mm - t->gap_mm : bottom;
+	size_t fit = 0;
+	for (size_t i = st.first; i < n; i++) {
+		if (fit > 0 && y + heights[i] > limit)
+			break;
 		const struct maintenance_item *it = maintenance_item(m, i);
-		maint_format_age(a, sizeof(a), it->age_seconds);
-		maint_format_bytes(b, sizeof(b), it->bytes);
-		snprintf(v, sizeof(v), "%s  %s  %s  %s  %s", it->id, state_text(it->state), a, b,
-		         it->error_class[0] ? it->error_class : "–");
+		item_text(it, v, sizeof(v));
 		char id[32];
 		snprintf(id, sizeof(id), "item-%zu", i + 1);
-		/* The text at the row's middle (two lines in the large-text look). */
 		double th = ui_text_height_mm(ui, v, TEXT_BODY, fw);
-		SDL_Rect rr = ui_px(ui, maint_margin(ui), y, fw, SDL_max(row, th));
+		SDL_Rect rr = ui_px(ui, maint_margin(ui), y, fw, heights[i]);
 		SDL_Rect tr = ui_px(ui, maint_margin(ui), y + SDL_max(0.0, (row - th) / 2), fw, th);
 		ui_text(ui, v, TEXT_BODY, tr, UI_ALIGN_START,
 		        it->state == SPOOL_STATE_QUARANTINE ? t->error : t->fg);
@@ -162,9 +183,11 @@ static void draw(struct ui *ui)
 		snprintf(id, sizeof(id), "discard-%zu", i + 1);
 		ui_button(ui, id, ui_px(ui, ui->w_mm - maint_margin(ui) - dw, y, dw, row),
 		          M_("Delete …"), UI_STYLE_DANGER, !r->running);
-		y += SDL_max(row, th) + t->gap_mm;
+		y += heights[i] + t->gap_mm;
+		fit++;
 	}
-	if (n > fit) {
+	st.shown = fit;
+	if (paged) {
 		double pw = SDL_min(45.0, maint_width(ui) / 4);
 		double py = bottom - t->button_mm;
 		ui_button(ui, "items-prev", ui_px(ui, maint_margin(ui), py, pw, t->button_mm),
@@ -172,8 +195,7 @@ static void draw(struct ui *ui)
 		ui_button(ui, "items-next",
 		          ui_px(ui, maint_margin(ui) + pw + t->gap_mm, py, pw, t->button_mm),
 		          M_("Next"), UI_STYLE_NORMAL, st.first + fit < n);
-		snprintf(v, sizeof(v), M_("%zu to %zu of %zu"), st.first + 1,
-		         SDL_min(n, st.first + fit), n);
+		snprintf(v, sizeof(v), M_("%zu to %zu of %zu"), st.first + 1, st.first + fit, n);
 		double tx = maint_margin(ui) + 2 * (pw + t->gap_mm);
 		double tw = maint_width(ui) - 2 * (pw + t->gap_mm);
 		double th = ui_text_height_mm(ui, v, TEXT_BODY, tw);
@@ -207,17 +229,12 @@ static void event(struct ui *ui, const struct ui_event *ev)
 			(void)maintenance_discard_confirm(m);
 		} else if (strcmp(id, "discard-cancel") == 0) {
 			maintenance_discard_cancel(m);
-		} else if (strcmp(id, "items-prev") == 0 || strcmp(id, "items-next") == 0) {
-			/* A page is what the last frame showed: find it from its rows. */
-			size_t shown = 0;
-			for (size_t i = 0; i < ui->widget_count; i++)
-				shown += strncmp(ui->widgets[i].id, "item-", 5) == 0;
-			if (shown == 0)
-				shown = 1;
-			if (id[6] == 'p')
-				st.first = st.first > shown ? st.first - shown : 0;
-			else if (st.first + shown < maintenance_item_count(m))
-				st.first += shown;
+		} else if (strcmp(id, "items-prev") == 0) {
+			size_t page = SDL_max(st.shown, (size_t)1);
+			st.first = st.first > page ? st.first - page : 0;
+		} else if (strcmp(id, "items-next") == 0) {
+			if (st.first + st.shown < maintenance_item_count(m))
+				st.first += st.shown;
 		}
 	}
 	ui_dirty(ui);

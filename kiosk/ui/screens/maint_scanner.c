@@ -48,50 +48,38 @@ static void leave(struct ui *ui)
 
 static double current_row(struct ui *ui, double y, double lw)
 {
-	const struct ui_theme *t = ui->theme;
-	struct scan_service_status s;
 	char v[512];
-	bool bad = true;
-	if (maintenance_scanner_status(ui->maint, &s)) {
-		const char *state = s.state == SCAN_SERVICE_READY ? M_("ready")
-		                    : s.state == SCAN_SERVICE_SCANNING
-		                            ? M_("scanning")
-		                            : M_("not found, still looking");
-		const char *problem = maint_problem_text(s.problem);
-		char dev[64];
-		maint_short_name(dev, sizeof(dev), s.device);
-		snprintf(v, sizeof(v), "%s%s%s%s%s%s%s%s", state, s.model[0] ? " – " : "", s.model,
-		         s.device[0] ? " (" : "", dev, s.device[0] ? ")" : "",
-		         *problem ? M_("; last problem: ") : "", problem);
-		bad = s.state == SCAN_SERVICE_SEARCHING;
-	} else {
-		snprintf(v, sizeof(v), "%s", M_("no scan service"));
-	}
-	return maint_row(ui, y, lw, "scanner-current", M_("In use"), v, bad ? t->error : t->fg);
+	bool bad = false;
+	maint_scanner_text(ui->maint, v, sizeof(v), &bad);
+	return maint_row(ui, y, lw, "scanner-current", M_("In use"), v,
+	                 bad ? ui->theme->error : ui->theme->fg);
 }
 
-/* A row of choice buttons after a label; returns the y under it. */
-static double choices(struct ui *ui, double y, double lw, const char *label, size_t n,
+/* A label, and under it a row of choice buttons in x .. x + w; returns the
+ * y under them. */
+static double choices(struct ui *ui, double x, double w, double y, const char *label, size_t n,
                       const char *const ids[], const char *const labels[], const bool selected[],
                       bool enabled)
 {
 	const struct ui_theme *t = ui->theme;
-	double x = maint_margin(ui) + lw + t->gap_mm;
-	double w = (maint_width(ui) - lw - t->gap_mm - (double)(n - 1) * t->gap_mm) / (double)n;
-	double h = t->button_mm * 0.85;
+	double lh = ui_text_height_mm(ui, label, TEXT_BODY, w);
+	ui_text(ui, label, TEXT_BODY, ui_px(ui, x, y, w, lh), UI_ALIGN_START, t->muted);
+	y += lh;
+	double bw = (w - (double)(n - 1) * t->gap_mm) / (double)n;
+	double h = UI_MIN_TARGET_MM + 1;
 	for (size_t i = 0; i < n; i++)
-		h = SDL_max(h, ui_button_height_mm(ui, labels[i], w, UI_MIN_TARGET_MM + 1));
-	double lh = ui_text_height_mm(ui, label, TEXT_BODY, lw);
-	ui_text(ui, label, TEXT_BODY,
-	        ui_px(ui, maint_margin(ui), y + SDL_max(0.0, (h - lh) / 2), lw, lh), UI_ALIGN_START,
-	        t->muted);
+		h = SDL_max(h, ui_button_height_mm(ui, labels[i], bw, UI_MIN_TARGET_MM + 1));
 	for (size_t i = 0; i < n; i++)
-		ui_button(ui, ids[i], ui_px(ui, x + (double)i * (w + t->gap_mm), y, w, h),
+		ui_button(ui, ids[i], ui_px(ui, x + (double)i * (bw + t->gap_mm), y, bw, h),
 		          labels[i], selected[i] ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, enabled);
-	return y + SDL_max(h, lh) + t->gap_mm;
+	return y + h + t->gap_mm;
 }
 
-static double devices_rows(struct ui *ui, double y, double lw, bool enabled)
+/* The scanners, in x .. x + w from y down to limit: "search again" with how
+ * many were found, then "the first one found" and each device by model and
+ * name, one a row, as many as fit (a kiosk has one scanner or two; the count
+ * says when more exist). */
+static void devices_column(struct ui *ui, double x, double w, double y, double limit, bool enabled)
 {
 	const struct ui_theme *t = ui->theme;
 	const struct maintenance_devices *d = maintenance_devices(ui->maint);
@@ -103,16 +91,15 @@ static double devices_rows(struct ui *ui, double y, double lw, bool enabled)
 	else
 		snprintf(status, sizeof(status),
 		         MN_("%zu scanner found.", "%zu scanners found.", d->total), d->total);
-	double bw = SDL_min(60.0, (maint_width(ui) - lw - t->gap_mm) / 3);
-	double x = maint_margin(ui) + lw + t->gap_mm;
-	double h = SDL_max(t->button_mm * 0.85,
+	double lh = ui_text_height_mm(ui, M_("Scanner"), TEXT_BODY, w);
+	ui_text(ui, M_("Scanner"), TEXT_BODY, ui_px(ui, x, y, w, lh), UI_ALIGN_START, t->muted);
+	y += lh;
+	double bw = SDL_min(55.0, w / 2);
+	double h = SDL_max(UI_MIN_TARGET_MM + 1,
 	                   ui_button_height_mm(ui, M_("Search again"), bw, UI_MIN_TARGET_MM + 1));
-	double lh = ui_text_height_mm(ui, M_("Scanner"), TEXT_BODY, lw);
-	ui_text(ui, M_("Scanner"), TEXT_BODY, ui_px(ui, maint_margin(ui), y, lw, lh),
-	        UI_ALIGN_START, t->muted);
 	ui_button(ui, "devices-refresh", ui_px(ui, x, y, bw, h), M_("Search again"),
 	          UI_STYLE_NORMAL, !d->listing);
-	double sw = maint_width(ui) - lw - bw - 2 * t->gap_mm;
+	double sw = w - bw - t->gap_mm;
 	double sh = ui_text_height_mm(ui, status, TEXT_BODY, sw);
 	SDL_Rect sr = ui_px(ui, x + bw + t->gap_mm, y + SDL_max(0.0, (h - sh) / 2), sw, sh);
 	ui_text(ui, status, TEXT_BODY, sr, UI_ALIGN_START,
@@ -120,41 +107,28 @@ static double devices_rows(struct ui *ui, double y, double lw, bool enabled)
 	ui_label(ui, "devices-status", sr, status);
 	y += SDL_max(h, sh) + t->gap_mm;
 
-	/* "The first one found", then each device by its model and name, two to
-	 * a row. A kiosk has one scanner or two; a list longer than three rows
-	 * is cut (the count above says how many there are). */
-	double cw = (maint_width(ui) - lw - 2 * t->gap_mm) / 2;
-	size_t n = SDL_min(d->count, (size_t)5) + 1;
-	char labels[6][320];
-	double bh = t->button_mm * 0.85;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i <= d->count; i++) {
+		char id[32], label[320];
+		bool sel;
 		if (i == 0) {
-			snprintf(labels[i], sizeof(labels[i]), "%s", M_("The first one found"));
+			snprintf(id, sizeof(id), "device-auto");
+			snprintf(label, sizeof(label), "%s", M_("The first one found"));
+			sel = st.edit.device[0] == '\0';
 		} else {
 			const struct maintenance_scanner_device *dev = &d->devices[i - 1];
 			char name[64];
 			maint_short_name(name, sizeof(name), dev->name);
-			snprintf(labels[i], sizeof(labels[i]), "%s (%s)", dev->model, name);
-		}
-		bh = SDL_max(bh, ui_button_height_mm(ui, labels[i], cw, UI_MIN_TARGET_MM + 1));
-	}
-	for (size_t i = 0; i < n; i++) {
-		char id[32];
-		bool sel;
-		if (i == 0) {
-			snprintf(id, sizeof(id), "device-auto");
-			sel = st.edit.device[0] == '\0';
-		} else {
 			snprintf(id, sizeof(id), "device-%zu", i);
-			sel = strcmp(st.edit.device, d->devices[i - 1].name) == 0;
+			snprintf(label, sizeof(label), "%s (%s)", dev->model, name);
+			sel = strcmp(st.edit.device, dev->name) == 0;
 		}
-		double bx = x + (double)(i % 2) * (cw + t->gap_mm);
-		ui_button(ui, id, ui_px(ui, bx, y, cw, bh), labels[i],
+		double bh = ui_button_height_mm(ui, label, w, UI_MIN_TARGET_MM + 1);
+		if (y + bh > limit)
+			break;
+		ui_button(ui, id, ui_px(ui, x, y, w, bh), label,
 		          sel ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, enabled);
-		if (i % 2 == 1 || i + 1 == n)
-			y += bh + t->gap_mm;
+		y += bh + t->gap_mm;
 	}
-	return y;
 }
 
 static void draw_test_page(struct ui *ui, const struct scan_page *page, double y, double bottom)
@@ -182,12 +156,14 @@ static void draw_test_page(struct ui *ui, const struct scan_page *page, double y
 	const struct scan_page_facts *f = &page->facts;
 	char v[512], size[MAINT_FMT_MAX];
 	maint_format_bytes(size, sizeof(size), f->bytes);
+	char ink[32];
+	maint_format_decimal(ink, sizeof(ink), f->blank_score * 100.0);
 	snprintf(v, sizeof(v),
-	         M_("%u × %u pixels at %u dpi; %s; stored %s; %.1f %% ink%s; SHA-256 "
+	         M_("%u × %u pixels at %u dpi; %s; stored %s; %s %% ink%s; SHA-256 "
 	            "%02x%02x%02x%02x…"),
 	         f->width, f->height, f->dpi, size, f->stored_color ? M_("in colour") : M_("grey"),
-	         f->blank_score * 100.0, f->blank ? M_(" (looks blank)") : "", f->sha256[0],
-	         f->sha256[1], f->sha256[2], f->sha256[3]);
+	         ink, f->blank ? M_(" (looks blank)") : "", f->sha256[0], f->sha256[1],
+	         f->sha256[2], f->sha256[3]);
 	double x = maint_margin(ui) + pw + t->gap_mm * 2;
 	double w = ui->w_mm - maint_margin(ui) - x;
 	double h = ui_text_height_mm(ui, v, TEXT_BODY, w);
@@ -223,13 +199,19 @@ static void draw(struct ui *ui)
 	const struct maintenance_settings_result *r = maintenance_scanner_result(m);
 	bool idle = !ts.running && !r->running;
 
-	y = devices_rows(ui, y, lw, idle);
+	/* Two columns above the last row: the scanners, and the defaults. */
+	double by = bottom - t->button_mm;
+	double cw = (maint_width(ui) - 2 * t->gap_mm) / 2;
+	double x1 = maint_margin(ui), x2 = x1 + cw + 2 * t->gap_mm;
+	y += t->gap_mm;
+	devices_column(ui, x1, cw, y, by - t->gap_mm, idle);
+	double y2 = y;
 	{
 		const char *ids[] = {"source-flatbed", "source-adf"};
 		const char *labels[] = {M_("Glass"), M_("Feeder")};
 		bool sel[] = {st.edit.source == CONFIG_SCAN_SOURCE_FLATBED,
 		              st.edit.source == CONFIG_SCAN_SOURCE_ADF};
-		y = choices(ui, y, lw, M_("Paper"), 2, ids, labels, sel, idle);
+		y2 = choices(ui, x2, cw, y2, M_("Paper"), 2, ids, labels, sel, idle);
 	}
 	{
 		const char *ids[N_DPIS] = {"dpi-150", "dpi-200", "dpi-300", "dpi-600"};
@@ -237,7 +219,7 @@ static void draw(struct ui *ui)
 		bool sel[N_DPIS];
 		for (size_t i = 0; i < N_DPIS; i++)
 			sel[i] = st.edit.dpi == dpis[i];
-		y = choices(ui, y, lw, M_("Resolution"), N_DPIS, ids, labels, sel, idle);
+		y2 = choices(ui, x2, cw, y2, M_("Resolution"), N_DPIS, ids, labels, sel, idle);
 	}
 	{
 		const char *ids[] = {"mode-auto", "mode-color", "mode-gray"};
@@ -245,12 +227,11 @@ static void draw(struct ui *ui)
 		bool sel[] = {st.edit.mode == CONFIG_SCAN_MODE_AUTO,
 		              st.edit.mode == CONFIG_SCAN_MODE_COLOR,
 		              st.edit.mode == CONFIG_SCAN_MODE_GRAY};
-		y = choices(ui, y, lw, M_("Colour"), 3, ids, labels, sel, idle);
+		(void)choices(ui, x2, cw, y2, M_("Colour"), 3, ids, labels, sel, idle);
 	}
 
 	/* Save and test, with what the last of them gave, on the last row. */
 	double bw = SDL_min(70.0, (maint_width(ui) - 2 * t->gap_mm) / 3);
-	double by = bottom - t->button_mm;
 	ui_button(ui, "settings-save", ui_px(ui, maint_margin(ui), by, bw, t->button_mm),
 	          M_("Save as default"), UI_STYLE_PRIMARY, idle && st.edited);
 	ui_button(ui, "test-scan",

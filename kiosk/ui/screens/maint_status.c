@@ -11,7 +11,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "maint.h"
 #include "maintenance.h"
@@ -38,37 +37,6 @@ static void enter(struct ui *ui)
 	ui_tick_in(ui, MAINT_STATUS_REFRESH_MS);
 }
 
-static const char *scanner_state_text(const struct scan_service_status *s)
-{
-	switch (s->state) {
-	case SCAN_SERVICE_READY:
-		return M_("ready");
-	case SCAN_SERVICE_SCANNING:
-		return M_("scanning");
-	case SCAN_SERVICE_SEARCHING:
-	case SCAN_SERVICE_STATE_LAST:
-		break;
-	}
-	return M_("not found, still looking");
-}
-
-static void scanner_text(struct ui *ui, char *buf, size_t size, bool *bad)
-{
-	struct scan_service_status s;
-	if (!maintenance_scanner_status(ui->maint, &s)) {
-		snprintf(buf, size, "%s", M_("no scan service"));
-		*bad = true;
-		return;
-	}
-	*bad = s.state == SCAN_SERVICE_SEARCHING;
-	const char *problem = maint_problem_text(s.problem);
-	char dev[64];
-	maint_short_name(dev, sizeof(dev), s.device);
-	snprintf(buf, size, "%s%s%s%s%s%s%s%s", scanner_state_text(&s), s.model[0] ? " – " : "",
-	         s.model, s.device[0] ? " (" : "", dev, s.device[0] ? ")" : "",
-	         *problem ? M_("; last problem: ") : "", problem);
-}
-
 static struct row *add(struct row rows[ROWS_MAX], size_t *n, const char *id, const char *label)
 {
 	struct row *r = &rows[(*n)++];
@@ -90,7 +58,7 @@ static size_t collect(struct ui *ui, struct row rows[ROWS_MAX])
 	struct row *r;
 
 	r = add(rows, &n, "status-scanner", M_("Scanner"));
-	scanner_text(ui, r->value, sizeof(r->value), &r->bad);
+	maint_scanner_text(ui->maint, r->value, sizeof(r->value), &r->bad);
 
 	r = add(rows, &n, "status-uploader", M_("Upload service"));
 	if (s->upload_source == MAINTENANCE_SOURCE_NONE) {
@@ -99,7 +67,7 @@ static size_t collect(struct ui *ui, struct row rows[ROWS_MAX])
 		r->bad = s->refreshes > 0;
 	} else if (s->uploader_running) {
 		snprintf(r->value, sizeof(r->value), M_("running (process %lld, %s)"),
-		         (long long)u->pid, u->activity);
+		         (long long)u->pid, maint_activity_text(u->activity));
 	} else {
 		maint_format_age(a, sizeof(a), s->upload_age_seconds);
 		if (s->socket_error == UPLOAD_CONTROL_NOT_RUNNING)
@@ -225,7 +193,7 @@ static void draw(struct ui *ui)
 	if (paged) {
 		bool more = st.first + shown < n;
 		ui_button(ui, "status-more", ui_px(ui, x, by, bw, t->button_mm),
-		          more ? M_("More") : M_("Back"), UI_STYLE_NORMAL, true);
+		          more ? M_("More") : M_("First page"), UI_STYLE_NORMAL, true);
 		x += bw + t->gap_mm;
 	}
 	char v[128], a[MAINT_FMT_MAX];
