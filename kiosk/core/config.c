@@ -1255,3 +1255,19 @@ bool config_load_scanner_settings(struct config *cfg, const char *path, bool *fo
 	free(text);
 	return ok;
 }
+
+size_t config_key_count(void)
+{
+	return N_KEYS;
+}
+
+bool config_key_at(size_t i, const char **section, const char **name)
+{
+	if (i >= N_KEYS)
+		return false;
+	if (section)
+		*section = keys[i].section;
+	if (name)
+		*name = keys[i].name;
+	return true;
+}

@@ -237,4 +237,14 @@ bool config_is_credential(const char *value);
 /* Frees what cfg owns. Accepts a cfg that was only initialised. */
 void config_finish(struct config *cfg);
 
+/*
+ * The keys the parser knows, read-only, for checks that every key is
+ * documented (tests/packaging: the shipped file and the man page). Key i,
+ * 0 <= i < config_key_count(), in the table's order: its section ("spool")
+ * and name ("dir"), static strings. The [category.KEY] sections are not in
+ * the table. False (nothing written) when i is out of range.
+ */
+size_t config_key_count(void);
+bool config_key_at(size_t i, const char **section, const char **name);
+
 #endif
