@@ -2,8 +2,9 @@
 # Installs every package scankiosk needs to build, test and benchmark, from
 # Debian 12's archive (prometheus for promtool and prometheus-node-exporter:
 # the fleet monitoring tests run both as their own processes, never as
-# services). Idempotent: when all are present it does nothing (no
-# network, no root needed). Usable as root in CI; otherwise it uses sudo.
+# services; groff-base and man-db lint the man pages). Idempotent: when all
+# are present it does nothing (no network, no root needed). Usable as root in
+# CI; otherwise it uses sudo.
 set -eu
 
 PACKAGES="
@@ -44,6 +45,8 @@ fonts-noto-core
 gettext
 xvfb
 xauth
+groff-base
+man-db
 prometheus
 prometheus-node-exporter
 "
