@@ -47,6 +47,11 @@ xvfb
 xauth
 groff-base
 man-db
+debhelper
+lintian
+debootstrap
+systemd
+udev
 prometheus
 prometheus-node-exporter
 "

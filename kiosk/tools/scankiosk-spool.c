@@ -38,6 +38,8 @@ enum exit_code {
 static void usage(FILE *out)
 {
 	fputs("usage: scankiosk-spool [--config FILE] [--verbose] COMMAND ...\n"
+	      "  check                       read the configuration and its drop-ins\n"
+	      "                              (FILE.d/*.conf); its first mistake, if any\n"
 	      "  keygen                      write the uploader key pair named in [spool]\n"
 	      "  enqueue --case C --name N --birth YYYY-MM-DD --category K --lang L\n"
 	      "          [--dpi N] PAGE.jpg...  commit a submission; prints id and receipt\n"
@@ -539,7 +541,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "scankiosk-spool: %s\n", err);
 		goto out;
 	}
-	if (strcmp(cmd, "keygen") == 0 && sub_argc == 1) {
+	if (strcmp(cmd, "check") == 0 && sub_argc == 1) {
+		rc = EXIT_OK; /* the configuration and its drop-ins were read */
+	} else if (strcmp(cmd, "keygen") == 0 && sub_argc == 1) {
 		rc = cmd_keygen(&cfg);
 	} else if (strcmp(cmd, "enqueue") == 0) {
 		rc = cmd_enqueue(&cfg, sub_argc, sub_argv);

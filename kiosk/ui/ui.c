@@ -3,6 +3,7 @@
 
 #include <SDL_ttf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1328,9 +1329,25 @@ static int wait_ms(struct ui *ui)
 	return (int)(ms < 0 ? 0 : ms);
 }
 
+/* SIGTERM (systemctl stop) and SIGINT: the loop ends within its longest
+ * wait (1 s), the session is wiped on the way out. SDL's own handlers would
+ * turn them into SDL_QUIT, which a kiosk without a way out ignores. */
+static volatile sig_atomic_t stop_signal;
+
+static void handle_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
 int ui_run(struct ui *ui)
 {
 	while (!ui->quit) {
+		if (stop_signal) {
+			log_info("signal %d: stopping", (int)stop_signal);
+			ui->quit = true;
+			ui->exit_code = 0;
+			break;
+		}
 		SDL_Event e;
 		if (SDL_WaitEventTimeout(&e, ui->dirty ? 0 : wait_ms(ui))) {
 			handle_event(ui, &e);
@@ -1459,6 +1476,13 @@ int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *op
 	SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
 	SDL_SetHint(SDL_HINT_MOUSE_TOUCH_EVENTS, "0");
 	SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
+	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handle_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (opts->script_path) {
 		/* Tests: the software renderer straight into the window's pixels
 		 * (no GL driver probed for the window framebuffer). */

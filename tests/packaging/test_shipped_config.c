@@ -421,9 +421,9 @@ static void test_shipped_loads(void **state)
 		fail_msg("the shipped file does not load: %s", err);
 	assert_string_equal(cfg.spool.dir, "/var/spool/scankiosk");
 	assert_string_equal(cfg.spool.public_key, "/etc/scankiosk/spool.pub");
-	/* The units hand these over with LoadCredential=spool.key:..., client.key:... */
+	/* The units hand these over with LoadCredential=spool.key:..., device.key:... */
 	assert_string_equal(cfg.spool.secret_key, "credential:spool.key");
-	assert_string_equal(cfg.intake.client_key, "credential:client.key");
+	assert_string_equal(cfg.intake.client_key, "credential:device.key");
 	assert_string_equal(cfg.intake.client_cert, "/etc/scankiosk/device.pem");
 	assert_string_equal(cfg.intake.ca_file, "/etc/scankiosk/intake-ca.pem");
 	assert_string_equal(cfg.status_file, "/run/scankiosk/uploader-status.json");

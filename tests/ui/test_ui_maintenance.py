@@ -56,6 +56,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fault"))
@@ -587,6 +588,38 @@ def test_scanner():
           "used after a restart")
 
 
+def test_stop():
+    """SIGTERM (systemctl stop, restart) ends scankiosk at once with status 0,
+    also in the middle of a customer's session; SDL's quit event alone (a
+    window manager's close) does not in a fullscreen kiosk."""
+    import signal
+    k = Kiosk("stop")
+    script = os.path.join(k.work, "script-stop.txt")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(["expect-screen welcome", "tap next", "tap name",
+                           f"type {uitest.NAME}", "wait-screen never 600"]) + "\n")
+    p = subprocess.Popen([KIOSK, "--config", k.config, "--script", script], cwd=k.work,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=k.env())
+    log = ""
+    # The session under way (a few seconds for the steps), then the stop.
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, log = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        fail("scankiosk did not stop within 20 s of SIGTERM")
+    if p.returncode != 0:
+        fail(f"scankiosk exited {p.returncode} on SIGTERM:\n{log[-2000:]}")
+    if "signal 15: stopping" not in log:
+        fail("the stop was not logged")
+    if uitest.NAME in log:
+        fail("the log holds the typed name")
+    print("ok: SIGTERM stops the kiosk with status 0")
+
+
 # What a customer types at the kiosk in the canary test.
 KIOSK_CASE = "987Q123456"
 KIOSK_NAME = "Zzyzx Wolkenstein-Quaxmoor"
@@ -747,6 +780,7 @@ def main():
         "lockout": test_lockout,
         "idle": test_idle,
         "scanner": test_scanner,
+        "stop": test_stop,
         "queue": lambda: with_rig("queue", test_queue),
         "network": lambda: with_rig("network", test_network),
         "power": lambda: with_rig("power", test_power),
