@@ -47,7 +47,8 @@ meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
-    meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 || status=1
+    meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+    --no-suite packaging || status=1
 
 echo "== build-fuzz (clang, libFuzzer, ${fuzz_seconds}s per target)"
 CC=clang setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false
