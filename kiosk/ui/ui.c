@@ -843,15 +843,16 @@ double ui_chrome(struct ui *ui, const char *title)
 	const struct ui_theme *t = ui->theme;
 	double gap = t->gap_mm;
 	double row = lang_row_mm(ui);
-	double w = (ui->w_mm - gap * (LANGUAGE_LAST + 1)) / LANGUAGE_LAST;
-	for (int i = 0; i < LANGUAGE_LAST; i++) {
+	double n = (double)ui->lang_count;
+	double w = (ui->w_mm - gap * (n + 1)) / n;
+	for (size_t i = 0; i < ui->lang_count; i++) {
+		enum language l = ui->langs[i];
 		char id[16];
-		snprintf(id, sizeof(id), "lang-%s", language_code((enum language)i));
-		SDL_Rect r = ui_px(ui, gap + i * (w + gap), gap, w, row);
+		snprintf(id, sizeof(id), "lang-%s", language_code(l));
+		SDL_Rect r = ui_px(ui, gap + (double)i * (w + gap), gap, w, row);
 		/* Narrow buttons, one word each ("Українська"): little padding. */
-		button(ui, id, r, language_native_name((enum language)i),
-		       (enum language)i == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true,
-		       0.5);
+		button(ui, id, r, language_native_name(l),
+		       l == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true, 0.5);
 	}
 	double y = gap + row + gap * 2;
 	if (title && *title) {
@@ -1176,7 +1177,7 @@ static void wipe(struct ui *ui, const char *why)
 	page_view_clear(ui->page_view);
 	ui_thumbs_clear(ui);
 	memset(&ui->receipt, 0, sizeof(ui->receipt));
-	ui_set_language(ui, LANGUAGE_DE);
+	ui_set_language(ui, ui->home_lang);
 	idle_extend(&ui->idle);
 	log_info("session wiped (%s)", why);
 	ui_transition(ui, FLOW_WELCOME);
@@ -1219,7 +1220,7 @@ static void handle_maintenance(struct ui *ui, unsigned changes)
 		ui_maint_go(ui, UI_MAINT_NONE);
 		if (ui->maint_wiped) {
 			idle_extend(&ui->idle);
-			ui_set_language(ui, LANGUAGE_DE);
+			ui_set_language(ui, ui->home_lang);
 		} else {
 			ui_set_language(ui, ui->maint_lang);
 		}
@@ -1253,7 +1254,7 @@ static void check_idle(struct ui *ui)
 		            (unsigned)(ui->idle.hold_limit_ms / 1000u));
 	if (ui->screen == FLOW_WELCOME) {
 		/* Nobody is in a session; only a chosen language is left to undo. */
-		if (ui->lang != LANGUAGE_DE || session_has_data(ui->session))
+		if (ui->lang != ui->home_lang || session_has_data(ui->session))
 			wipe(ui, "idle on welcome");
 		idle_extend(&ui->idle);
 		return;
@@ -1468,6 +1469,21 @@ int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *op
 	ui->rescan_index = -1;
 	ui->allow_close = opts->windowed;
 	ui->dpi = cfg->kiosk.panel_dpi ? cfg->kiosk.panel_dpi : 96;
+	/* The languages offered, in the configured order (the parser checked the
+	 * codes), and the one every session starts in. */
+	ui->home_lang = LANGUAGE_DE;
+	for (size_t i = 0; i < cfg->kiosk.language_count && ui->lang_count < LANGUAGE_LAST; i++) {
+		enum language l;
+		if (language_from_code(cfg->kiosk.languages[i], &l))
+			ui->langs[ui->lang_count++] = l;
+	}
+	if (ui->lang_count == 0)
+		ui->langs[ui->lang_count++] = LANGUAGE_DE;
+	enum language home;
+	if (cfg->kiosk.language && language_from_code(cfg->kiosk.language, &home))
+		ui->home_lang = home;
+	else
+		ui->home_lang = ui->langs[0];
 	ui->theme = ui_theme_get(ui_theme_choose(cfg->kiosk.high_contrast, cfg->kiosk.large_text));
 	ui->frame_stats = frame_stats_from_env();
 
@@ -1534,7 +1550,7 @@ int ui_init(struct ui *ui, const struct config *cfg, const struct ui_options *op
 			return -1;
 		ui->record_layout = true; /* for check-layout */
 	}
-	ui_set_language(ui, LANGUAGE_DE);
+	ui_set_language(ui, ui->home_lang);
 	ui->screen = FLOW_WELCOME;
 	log_info("screen (start) -> %s", flow_screen_name(ui->screen));
 	if (current(ui)->enter)

@@ -168,6 +168,11 @@ struct ui {
 	struct ui_theme_sizes sizes; /* the theme's sizes in pixels */
 	enum language lang;
 	bool rtl;
+	/* [kiosk] languages (offered, in order) and language (every session's
+	 * first). */
+	enum language langs[LANGUAGE_LAST];
+	size_t lang_count;
+	enum language home_lang;
 	double dpi;
 	int w, h;          /* renderer output, pixels */
 	double w_mm, h_mm; /* the same in millimetres */

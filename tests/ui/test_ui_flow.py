@@ -36,7 +36,7 @@ import subprocess
 import sys
 
 import pngimage
-from uitest import CASE, KIOSK, NAME, Kiosk, fail, identify
+from uitest import CASE, KIOSK, NAME, Kiosk, fail, identify, po_text
 
 
 def test_flow(lang=None):
@@ -129,6 +129,30 @@ def test_site_categories():
     ]
     k.run(steps)
     print("ok: site categories labelled from the configuration")
+
+
+def test_languages():
+    """[kiosk] languages and language: only those offered, in that order, and
+    every session starts (and ends) in the configured one."""
+    k = Kiosk("languages", ["s01_payslip.png"], 1,
+              kiosk_extra="languages = uk,de,ar\nlanguage = uk\n")
+    welcome_uk = po_text("uk", "Send documents to your Jobcenter")
+    steps = [
+        "expect-screen welcome", "texts welcome.txt",
+        "expect-widget lang-uk", "expect-widget lang-de", "expect-widget lang-ar",
+        "expect-no-widget lang-en", "expect-no-widget lang-ru", "expect-no-widget lang-tr",
+        "tap lang-ar", "tap next", "expect-screen case", "expect-widget-side next left",
+        "expect-no-widget lang-en", "tap lang-de", "tap name", "type Test",
+        "idle 121", "expect-screen timeout-warning", "idle 31", "expect-screen welcome",
+        "texts welcome-after.txt", "expect-field name",
+    ]
+    k.run(steps)
+    for name in ("welcome.txt", "welcome-after.txt"):
+        with open(os.path.join(k.work, name), encoding="utf-8") as f:
+            text = f.read()
+        if welcome_uk not in text:
+            fail(f"{name}: the welcome screen is not in Ukrainian")
+    print("ok: three languages offered, Ukrainian first and again after the session")
 
 
 def test_idle():
@@ -331,7 +355,7 @@ def test_xvfb():
 if __name__ == "__main__":
     tests = {"flow": test_flow, "flow-ar": lambda: test_flow("ar"), "idle": test_idle,
              "xvfb": test_xvfb, "rotate": test_rotate, "hold": test_hold,
-             "categories": test_site_categories}
+             "categories": test_site_categories, "languages": test_languages}
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
         print(f"usage: {sys.argv[0]} {'|'.join(tests)}")
         sys.exit(2)

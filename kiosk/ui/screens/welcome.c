@@ -97,13 +97,14 @@ static void draw(struct ui *ui)
 
 	double bw = (ui->w_mm - 2 * gap - 2 * t->gap_mm) / 3;
 	y = SDL_min(y, lang_top);
-	for (int i = 0; i < LANGUAGE_LAST; i++) {
+	for (size_t i = 0; i < ui->lang_count; i++) {
+		enum language l = ui->langs[i];
 		char id[16];
-		snprintf(id, sizeof(id), "lang-%s", language_code((enum language)i));
-		double x = gap + (i % 3) * (bw + t->gap_mm);
-		double yy = y + (i / 3) * (bh + t->gap_mm);
-		ui_button(ui, id, ui_px(ui, x, yy, bw, bh), language_native_name((enum language)i),
-		          (enum language)i == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true);
+		snprintf(id, sizeof(id), "lang-%s", language_code(l));
+		double x = gap + (double)(i % 3) * (bw + t->gap_mm);
+		double yy = y + (double)(i / 3) * (bh + t->gap_mm);
+		ui_button(ui, id, ui_px(ui, x, yy, bw, bh), language_native_name(l),
+		          l == ui->lang ? UI_STYLE_SELECTED : UI_STYLE_NORMAL, true);
 	}
 	double nw = ui->w_mm / 2.5;
 	ui_button(ui, "next", ui_px(ui, (ui->w_mm - nw) / 2, foot, nw, start_h), _("Start"),
