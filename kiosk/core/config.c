@@ -138,7 +138,8 @@ static bool is_string_kind(enum value_kind kind)
 {
 	return kind == VALUE_STRING || kind == VALUE_PATH || kind == VALUE_URL ||
 	       kind == VALUE_PIN || kind == VALUE_DEVICE || kind == VALUE_REGEX ||
-	       kind == VALUE_LANGUAGE || kind == VALUE_SOCKET || kind == VALUE_PIN_HASH;
+	       kind == VALUE_LANGUAGE || kind == VALUE_SOCKET || kind == VALUE_PIN_HASH ||
+	       kind == VALUE_KEY_FILE;
 }
 
 static bool is_list_kind(enum value_kind kind)
