@@ -146,6 +146,8 @@ part=$(sfdisk --dump "$image" | awk -v t="type=$root_type" '
 sfdisk --quiet --part-attrs "$image" "$part" "GUID:59"
 
 # --- checksums ----------------------------------------------------------
+# mkosi leaves its outputs world-writable (0666).
+chmod 0644 "$out"/scankiosk.*
 (cd "$out" && sha256sum scankiosk.raw >SHA256SUMS)
 if command -v bmaptool >/dev/null 2>&1; then
 	bmaptool create -o "$out/scankiosk.raw.bmap" "$image"
