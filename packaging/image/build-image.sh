@@ -134,17 +134,6 @@ mkosi --force $keep_unit \
 	--output="$image" \
 	build
 
-# --- grow the root file system on first boot -----------------------------
-# systemd-repart (mkosi.extra/etc/repart.d) grows the root partition over the
-# tablet's disk; with the partition's grow-file-system flag (GPT attribute
-# bit 59, Discoverable Partitions Specification) systemd-gpt-auto-generator
-# grows the ext4 file system to match. mkosi 14 has no setting for the flag.
-root_type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 # root, x86-64
-part=$(sfdisk --dump "$image" | awk -v t="type=$root_type" '
-	toupper($0) ~ toupper(t) { sub(/.*[^0-9]/, "", $1); print $1; exit }')
-[ -n "$part" ] || { echo "build-image.sh: no x86-64 root partition in $image" >&2; exit 1; }
-sfdisk --quiet --part-attrs "$image" "$part" "GUID:59"
-
 # --- checksums ----------------------------------------------------------
 # mkosi leaves its outputs world-writable (0666).
 chmod 0644 "$out"/scankiosk.*
