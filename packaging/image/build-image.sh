@@ -75,9 +75,16 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null 2>&1 &&
   - no free loop device (losetup --find failed; in a container, give it
     /dev/loop-control and the loop devices)"
 fi
-mkdir -p "$out"
+if [ "$(id -u)" = 0 ] && ! grep -qw vfat /proc/filesystems &&
+	! modprobe vfat >/dev/null 2>&1; then
+	problems="$problems
+  - this kernel cannot mount vfat (the image's EFI system partition)"
+fi
 free_kb() { df -Pk "$1" | awk 'NR == 2 {print $4}'; }
-if [ "$(free_kb "$out")" -lt 6000000 ]; then
+if ! mkdir -p "$out" 2>/dev/null; then
+	problems="$problems
+  - cannot create $out"
+elif [ "$(free_kb "$out")" -lt 6000000 ]; then
 	problems="$problems
   - less than 6 GB free in $out"
 fi
