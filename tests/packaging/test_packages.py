@@ -149,7 +149,8 @@ def install(debs, files):
            if "scankiosk" in l and re.search(r"Failed|[Ee]rror|warning", l)]
     check(not bad, "the packages' scripts complained:\n" + "\n".join(bad))
     installed = inside("dpkg-query", "-W", "-f", "${Package} ${Status}\n").stdout
-    for pkg in PACKAGES + ["cage", "fonts-noto-core", "libsane1"]:
+    for pkg in PACKAGES + ["cage", "xwayland", "libgl1-mesa-dri", "polkitd", "fonts-noto-core",
+                           "libsane1"]:
         check(re.search(r"^%s install ok installed$" % re.escape(pkg), installed, re.M),
               "%s is not installed" % pkg)
     print("apt install: %.0f s" % (time.monotonic() - t))
