@@ -45,6 +45,8 @@ fonts-noto-core
 gettext
 xvfb
 xauth
+cage
+xwayland
 groff-base
 man-db
 debhelper
