@@ -15,6 +15,7 @@
  * Exit status 0 whenever the library returned, 2 on a usage error.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,12 @@ int main(int argc, char **argv)
 	if (strcmp(argv[i], "--timeout") == 0) {
 		if (argc < 5)
 			return usage();
-		timeout = atoi(argv[i + 1]);
+		char *end = NULL;
+		errno = 0;
+		long v = strtol(argv[i + 1], &end, 10);
+		if (errno || end == argv[i + 1] || *end || v < 0 || v > 600000)
+			return usage();
+		timeout = (int)v;
 		i += 2;
 	}
 	const char *op = argv[i++];
