@@ -13,32 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fsync_fd(int fd)
-{
-	int rc;
-	/* fsync() is not restarted on EINTR by every file system. */
-	do {
-		rc = fsync(fd);
-	} while (rc != 0 && errno == EINTR);
-	return rc;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+#include "fdio.h"
 
 int atomic_file_replace_at(int dir_fd, const char *name, const void *data, size_t len, mode_t mode,
                            const char **what)
@@ -70,12 +45,12 @@ int atomic_file_replace_at(int dir_fd, const char *name, const void *data, size_
 		goto out;
 	}
 	step = "write";
-	if (write_all(fd, data, len) != 0) {
+	if (fdio_write_all(fd, data, len) != 0) {
 		err = errno;
 		goto out;
 	}
 	step = "fsync";
-	if (fsync_fd(fd) != 0) {
+	if (fdio_fsync(fd) != 0) {
 		err = errno;
 		goto out;
 	}
@@ -93,7 +68,7 @@ int atomic_file_replace_at(int dir_fd, const char *name, const void *data, size_
 	}
 	tmp_exists = false;
 	step = "fsync the directory";
-	if (fsync_fd(dir_fd) != 0) {
+	if (fdio_fsync(dir_fd) != 0) {
 		err = errno;
 		goto out;
 	}

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "secmem.h"
 
@@ -220,25 +221,10 @@ static enum container_status errno_status(int err)
 	return CONTAINER_IO;
 }
 
-/* Writes all of buf, through short writes and EINTR. errno is kept on failure. */
+/* Writes all of buf (fdio.h). errno is kept on failure. */
 static enum container_status write_all(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno_status(errno);
-		}
-		if (n == 0) {
-			errno = EIO;
-			return CONTAINER_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return CONTAINER_OK;
+	return fdio_write_all(fd, buf, len) == 0 ? CONTAINER_OK : errno_status(errno);
 }
 
 /* Reads up to len bytes at off; *got < len only at the end of the file. */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 
 struct metrics_text {
@@ -176,21 +177,6 @@ bool metrics_text_write(const struct metrics_text *t, const char *path)
 	return metrics_write_atomic(path, t->buf, t->len, METRICS_FILE_MODE);
 }
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* The atomic replacement without logging: 0, or the errno of the step that
  * failed, named in *step ("create", "write", "rename"; "path" with
  * ENAMETOOLONG or EINVAL). */
@@ -214,7 +200,7 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 		return errno;
 	/* The umask must not make it wider or narrower than mode. */
 	*step = "write";
-	if (fchmod(fd, mode) != 0 || !write_all(fd, data, len)) {
+	if (fchmod(fd, mode) != 0 || fdio_write_all(fd, data, len) != 0) {
 		rc = errno ? errno : EIO;
 		goto out;
 	}

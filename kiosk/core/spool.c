@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 
 #define FILE_MODE 0640
@@ -134,19 +135,9 @@ static void clean_class(const char *in, char out[CLASS_MAX])
 	out[i] = '\0';
 }
 
-static int fsync_fd(int fd)
-{
-	/* fsync() is not restarted on EINTR by every file system. */
-	int rc;
-	do
-		rc = fsync(fd);
-	while (rc != 0 && errno == EINTR);
-	return rc;
-}
-
 static enum spool_status sync_dir(struct spool *spool, int index)
 {
-	if (fsync_fd(spool->fds[index]) != 0) {
+	if (fdio_fsync(spool->fds[index]) != 0) {
 		log_error_errno("spool: cannot fsync %s/", dir_names[index]);
 		return errno_status(errno);
 	}
@@ -155,20 +146,7 @@ static enum spool_status sync_dir(struct spool *spool, int index)
 
 static enum spool_status write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return errno_status(errno);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return SPOOL_OK;
+	return fdio_write_all(fd, buf, len) == 0 ? SPOOL_OK : errno_status(errno);
 }
 
 /* The names in one directory that are submission ids, sorted. */
@@ -351,7 +329,7 @@ static enum spool_status write_state(struct spool *spool, const char *id,
 		st = errno_status(errno);
 	if (st == SPOOL_OK)
 		st = write_all(fd, text, (size_t)len);
-	if (st == SPOOL_OK && fsync_fd(fd) != 0)
+	if (st == SPOOL_OK && fdio_fsync(fd) != 0)
 		st = errno_status(errno);
 	int err = errno;
 	if (close(fd) != 0 && st == SPOOL_OK) {
@@ -449,7 +427,7 @@ enum spool_status spool_open(const char *dir, const struct spool_limits *limits,
 		}
 		snprintf(spool->paths[i], len, "%s/%s", dir, name);
 	}
-	if (created && fsync_fd(spool->root_fd) != 0) {
+	if (created && fdio_fsync(spool->root_fd) != 0) {
 		log_error_errno("spool: cannot fsync %s", dir);
 		goto out;
 	}
@@ -587,7 +565,7 @@ enum spool_status spool_commit(struct spool *spool, const uint8_t public_key[CON
 		st = SPOOL_FULL;
 		goto out;
 	}
-	if (fsync_fd(fd) != 0) {
+	if (fdio_fsync(fd) != 0) {
 		log_error_errno("spool: %s: cannot fsync", id);
 		st = errno_status(errno);
 		goto out;
@@ -624,7 +602,7 @@ out:
 		unlinkat(tmp, id, 0);
 	if (in_new) {
 		unlinkat(spool->fds[SPOOL_STATE_NEW], id, 0);
-		fsync_fd(spool->fds[SPOOL_STATE_NEW]);
+		fdio_fsync(spool->fds[SPOOL_STATE_NEW]);
 	}
 	return st;
 }
