@@ -309,3 +309,10 @@ void maint_format_decimal(char *buf, size_t size, double value)
 	if (dot && strlen(sep) == 1)
 		*dot = sep[0];
 }
+
+void maint_keep_fresh(struct ui *ui)
+{
+	if (!maintenance_status(ui->maint)->refreshing)
+		(void)maintenance_status_refresh(ui->maint);
+	ui_tick_in(ui, MAINT_STATUS_REFRESH_MS);
+}

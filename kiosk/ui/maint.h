@@ -85,6 +85,12 @@ const char *maint_activity_text(const char *activity);
 /* A number with one decimal and the language's separator ("6,2"). */
 void maint_format_decimal(char *buf, size_t size, double value);
 
+/* The status and queue screens: a new snapshot now (unless one is being
+ * read) and again every MAINT_STATUS_REFRESH_MS while shown (their enter and
+ * their UI_EVENT_TICK). Keeps a draining queue or a scanner plugged in
+ * current. */
+void maint_keep_fresh(struct ui *ui);
+
 /* The content's side margin and width (mm). */
 double maint_margin(const struct ui *ui);
 double maint_width(const struct ui *ui);

@@ -16,6 +16,7 @@
 
 static struct {
 	size_t first; /* lines skipped from the newest */
+	size_t shown; /* lines the last frame showed (a page) */
 } st;
 
 static void enter(struct ui *ui)
@@ -102,6 +103,8 @@ static void draw(struct ui *ui)
 		yy += h;
 	}
 
+	st.shown = shown;
+
 	double bw = SDL_min(50.0, (maint_width(ui) - 3 * t->gap_mm) / 4);
 	double x = maint_margin(ui);
 	ui_button(ui, "log-refresh", ui_px(ui, x, by, bw, t->button_mm), M_("Refresh"),
@@ -148,10 +151,7 @@ static void event(struct ui *ui, const struct ui_event *ev)
 		const char *id = ev->widget->id;
 		if (maint_tap(ui, id))
 			return;
-		/* A page is what the last frame showed. */
-		size_t shown = 0;
-		for (size_t i = 0; i < ui->widget_count; i++)
-			shown += strncmp(ui->widgets[i].id, "log-line-", 9) == 0;
+		size_t shown = st.shown;
 		if (strcmp(id, "log-refresh") == 0) {
 			st.first = 0;
 			(void)maintenance_log_refresh(ui->maint);

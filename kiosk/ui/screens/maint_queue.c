@@ -23,8 +23,7 @@ static struct {
 static void enter(struct ui *ui)
 {
 	st.first = 0;
-	(void)maintenance_status_refresh(ui->maint);
-	ui_tick_in(ui, MAINT_STATUS_REFRESH_MS);
+	maint_keep_fresh(ui);
 }
 
 static const char *state_text(enum spool_state s)
@@ -207,10 +206,7 @@ static void draw(struct ui *ui)
 static void event(struct ui *ui, const struct ui_event *ev)
 {
 	if (ev->kind == UI_EVENT_TICK) {
-		/* Kept current while shown (a draining queue, a scanner plugged in). */
-		if (!maintenance_status(ui->maint)->refreshing)
-			(void)maintenance_status_refresh(ui->maint);
-		ui_tick_in(ui, MAINT_STATUS_REFRESH_MS);
+		maint_keep_fresh(ui);
 		return;
 	}
 	struct maintenance *m = ui->maint;

@@ -28,13 +28,14 @@ struct row {
 
 static struct {
 	size_t first; /* the first row shown (the facts are paged on a small panel) */
+	size_t shown; /* rows the last frame showed */
+	size_t count; /* rows in all */
 } st;
 
 static void enter(struct ui *ui)
 {
 	st.first = 0;
-	(void)maintenance_status_refresh(ui->maint);
-	ui_tick_in(ui, MAINT_STATUS_REFRESH_MS);
+	maint_keep_fresh(ui);
 }
 
 static struct row *add(struct row rows[ROWS_MAX], size_t *n, const char *id, const char *label)
@@ -183,6 +184,8 @@ static void draw(struct ui *ui)
 		y = maint_row(ui, y, lw, rows[i].id, rows[i].label, rows[i].value,
 		              rows[i].bad ? t->error : t->fg);
 	}
+	st.shown = shown;
+	st.count = n;
 	bool paged = st.first > 0 || st.first + shown < n;
 
 	double bw = SDL_min(60.0, maint_width(ui) / 4);
@@ -212,10 +215,7 @@ static void draw(struct ui *ui)
 static void event(struct ui *ui, const struct ui_event *ev)
 {
 	if (ev->kind == UI_EVENT_TICK) {
-		/* Kept current while shown (a draining queue, a scanner plugged in). */
-		if (!maintenance_status(ui->maint)->refreshing)
-			(void)maintenance_status_refresh(ui->maint);
-		ui_tick_in(ui, MAINT_STATUS_REFRESH_MS);
+		maint_keep_fresh(ui);
 		return;
 	}
 	if (ev->kind == UI_EVENT_TAP) {
@@ -225,13 +225,7 @@ static void event(struct ui *ui, const struct ui_event *ev)
 			(void)maintenance_status_refresh(ui->maint);
 		} else if (strcmp(ev->widget->id, "status-more") == 0) {
 			/* The next page, or back to the first from the last. */
-			size_t shown = 0;
-			for (size_t i = 0; i < ui->widget_count; i++)
-				shown += strncmp(ui->widgets[i].id, "status-", 7) == 0 &&
-				         ui->widgets[i].kind == UI_WIDGET_LABEL;
-			struct row rows[ROWS_MAX];
-			size_t n = collect(ui, rows);
-			st.first = st.first + shown < n ? st.first + shown : 0;
+			st.first = st.first + st.shown < st.count ? st.first + st.shown : 0;
 		}
 	}
 	ui_dirty(ui);
